@@ -1,0 +1,176 @@
+"""Audio I/O and signal math: reading any input, resampling, the channel policy, loudness and SNR.
+
+Every entry point of flowsep reads audio through :func:`load_audio`, so the input contract lives here:
+
+* sources: a path to a wav/flac/ogg file (anything soundfile reads), a numpy array or a torch tensor;
+  arrays and tensors need their ``sample_rate``;
+* shapes: ``(samples,)`` or ``(channels, samples)``; a 2-D array whose second axis is the short one
+  (at most 16 channels, as :func:`soundfile.read` returns it) is read as ``(samples, channels)``;
+* channel policy: multichannel audio is **down-mixed to mono by averaging the channels** (the model is mono);
+* integer arrays are scaled to [-1, 1] by their dtype's range;
+* any sample rate is resampled with soxr (high quality) to the model's rate;
+* empty audio, NaN/Inf samples, unreadable or missing files raise :class:`~flowsep.errors.AudioInputError`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+import soundfile as sf
+import soxr
+import torch
+
+from .errors import AudioInputError
+
+AudioSource = Union[str, os.PathLike, np.ndarray, torch.Tensor]
+
+MAX_CHANNELS = 16
+
+
+def _to_channels_first(array: np.ndarray, name: str) -> np.ndarray:
+    """Return a float32 array shaped (channels, samples) from a 1-D or 2-D array."""
+    if array.ndim == 1:
+        array = array[None, :]
+    elif array.ndim == 2:
+        if array.shape[1] <= MAX_CHANNELS < array.shape[0]:
+            array = array.T
+    else:
+        raise AudioInputError(f"{name}: expected shape (samples,) or (channels, samples), got {tuple(array.shape)}")
+    if np.issubdtype(array.dtype, np.integer):
+        array = array.astype(np.float32) / float(np.iinfo(array.dtype).max)
+    elif np.issubdtype(array.dtype, np.floating):
+        array = array.astype(np.float32, copy=False)
+    else:
+        raise AudioInputError(f"{name}: samples must be numbers, got dtype {array.dtype}")
+    return array
+
+
+def read_audio_file(path: str | os.PathLike) -> tuple[np.ndarray, int]:
+    """Read a file with soundfile. Returns ``(channels, samples)`` float32 and its sample rate."""
+    path = Path(path)
+    if not path.exists():
+        raise AudioInputError(f"audio file not found: {path}")
+    if path.is_dir():
+        raise AudioInputError(f"expected an audio file, got a folder: {path}")
+    try:
+        data, sample_rate = sf.read(str(path), dtype="float32", always_2d=True)  # (T, C)
+    except (sf.LibsndfileError, RuntimeError, TypeError) as error:
+        raise AudioInputError(f"cannot read audio file {path}: {error}") from None
+    return np.ascontiguousarray(data.T), int(sample_rate)
+
+
+def resample(wave: np.ndarray, orig_sample_rate: int, target_sample_rate: int) -> np.ndarray:
+    """Resample ``(channels, samples)`` float32 audio with soxr's high-quality filter."""
+    if orig_sample_rate == target_sample_rate:
+        return wave
+    out = soxr.resample(wave.T, orig_sample_rate, target_sample_rate, quality="HQ")  # (T', C)
+    return np.ascontiguousarray(np.asarray(out, dtype=np.float32).reshape(-1, wave.shape[0]).T)
+
+
+def load_audio(
+    source: AudioSource,
+    sample_rate: int | None = None,
+    target_sample_rate: int = 16000,
+    name: str = "audio",
+) -> torch.Tensor:
+    """Read any supported source as mono float32 at ``target_sample_rate``.
+
+    Args:
+        source: file path, numpy array or torch tensor, shaped ``(samples,)`` or ``(channels, samples)``.
+        sample_rate: the rate of an array or tensor (ignored for files, which carry their own).
+        target_sample_rate: the rate to resample to.
+        name: how the input is called in error messages.
+
+    Returns:
+        Tensor of shape ``(samples,)``, float32, on the CPU.
+    """
+    if isinstance(source, (str, os.PathLike)):
+        wave, sample_rate = read_audio_file(source)
+        name = str(source)
+    elif isinstance(source, (np.ndarray, torch.Tensor)):
+        if sample_rate is None:
+            raise AudioInputError(f"{name}: an array or tensor needs its sample_rate")
+        array = source.detach().cpu().float().numpy() if isinstance(source, torch.Tensor) else source
+        wave = _to_channels_first(np.asarray(array), name)
+    else:
+        raise AudioInputError(f"{name}: expected a file path, numpy array or torch tensor, got {type(source).__name__}")
+    if not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0:
+        raise AudioInputError(f"{name}: sample_rate must be a positive integer, got {sample_rate!r}")
+    if wave.shape[-1] == 0 or wave.shape[0] == 0:
+        raise AudioInputError(f"{name}: the audio is empty (zero samples)")
+    if not np.isfinite(wave).all():
+        raise AudioInputError(f"{name}: the audio contains NaN or Inf samples")
+    mono = wave.mean(axis=0, keepdims=True)  # (1, T): the channel policy
+    mono = resample(mono, int(sample_rate), target_sample_rate)
+    return torch.from_numpy(np.ascontiguousarray(mono[0]))
+
+
+def save_audio(path: str | os.PathLike, wave: torch.Tensor | np.ndarray, sample_rate: int, subtype: str | None = None):
+    """Write mono audio atomically: into a temporary file beside ``path``, then renamed over it.
+
+    A crash or a full disk never leaves a half-written file at ``path``. Samples beyond [-1, 1] are clipped
+    with a warning (integer formats cannot hold them).
+    """
+    path = Path(path)
+    data = wave.detach().cpu().float().numpy() if isinstance(wave, torch.Tensor) else np.asarray(wave, np.float32)
+    data = data.reshape(-1)
+    peak = float(np.abs(data).max()) if data.size else 0.0
+    if peak > 1.0 and subtype not in ("FLOAT", "DOUBLE"):
+        warnings.warn(f"{path}: peak {peak:.2f} > 1, clipping", stacklevel=2)
+        data = np.clip(data, -1.0, 1.0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    file_format = path.suffix.lstrip(".").upper() or "WAV"
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(handle)
+    try:
+        sf.write(tmp, data, sample_rate, subtype=subtype, format=file_format)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def rms(wave: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
+    """Root mean square over the last axis: ``(..., T) -> (...)``."""
+    return wave.pow(2).mean(dim=-1).add(eps).sqrt()
+
+
+def scale_to_snr(target: torch.Tensor, interferer: torch.Tensor, snr_db: float | torch.Tensor) -> torch.Tensor:
+    """Scale ``interferer`` so that ``10 log10(P_target / P_interferer) == snr_db``. Shapes ``(..., T)``."""
+    snr_db = torch.as_tensor(snr_db, dtype=target.dtype, device=target.device)
+    gain = rms(target) / (rms(interferer) * torch.pow(10.0, snr_db / 20.0))
+    return interferer * gain.unsqueeze(-1)
+
+
+def snr_db(target: torch.Tensor, interferer: torch.Tensor) -> torch.Tensor:
+    """Signal-to-noise ratio in dB between two signals: ``(..., T) -> (...)``."""
+    return 20.0 * torch.log10(rms(target) / rms(interferer))
+
+
+def loudness_lufs(wave: np.ndarray | torch.Tensor, sample_rate: int) -> float:
+    """Integrated loudness (ITU-R BS.1770-4, via pyloudnorm) of mono audio; ``-inf`` for silence."""
+    import pyloudnorm
+
+    data = wave.detach().cpu().double().numpy() if isinstance(wave, torch.Tensor) else np.asarray(wave, np.float64)
+    data = data.reshape(-1)
+    min_len = int(0.4 * sample_rate) + 1  # one gating block
+    if data.size < min_len:
+        data = np.pad(data, (0, min_len - data.size))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        value = pyloudnorm.Meter(sample_rate).integrated_loudness(data)
+    return float(value) if math.isfinite(value) else -math.inf
+
+
+def normalize_loudness(wave: torch.Tensor, sample_rate: int, target_lufs: float) -> torch.Tensor:
+    """Apply the gain that brings ``wave`` to ``target_lufs``; silence is returned unchanged."""
+    current = loudness_lufs(wave, sample_rate)
+    if not math.isfinite(current):
+        return wave
+    return wave * 10.0 ** ((target_lufs - current) / 20.0)

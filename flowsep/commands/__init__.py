@@ -1,0 +1,1 @@
+"""Sub-commands of the ``flowsep`` command line; see :mod:`flowsep.cli`."""

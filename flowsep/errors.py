@@ -1,0 +1,21 @@
+"""Errors raised on bad input. Each names the problem in one line, never a traceback from inside torch."""
+
+
+class FlowSepError(Exception):
+    """Base class of every error flowsep raises on purpose."""
+
+
+class AudioInputError(FlowSepError, ValueError):
+    """Audio that cannot be used: missing or unreadable file, empty, NaN/Inf samples, wrong shape or type."""
+
+
+class QueryError(FlowSepError, ValueError):
+    """A text query that cannot be used (empty, wrong type, count not matching the mixtures)."""
+
+
+class CheckpointError(FlowSepError, OSError):
+    """A model folder that is missing, incomplete, or written by an incompatible version."""
+
+
+class RecipeError(FlowSepError, ValueError):
+    """A training or evaluation recipe with unknown keys or invalid values."""
