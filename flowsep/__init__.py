@@ -1,0 +1,25 @@
+"""flowsep: generative language-queried audio source separation with rectified flow matching.
+
+Classes are exported here because diffusers records a component's top-level package in
+``model_index.json`` and looks the class up on it when loading a pipeline.
+"""
+
+from .errors import AudioInputError, CheckpointError, FlowSepError, QueryError, RecipeError
+from .models import BigVGANVocoder, FlowSepTransformer
+from .pipelines import FlowSepPipeline, FlowSepPipelineOutput
+from .schedulers import FlowMatchMidpointScheduler
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AudioInputError",
+    "BigVGANVocoder",
+    "CheckpointError",
+    "FlowMatchMidpointScheduler",
+    "FlowSepError",
+    "FlowSepPipeline",
+    "FlowSepPipelineOutput",
+    "FlowSepTransformer",
+    "QueryError",
+    "RecipeError",
+]

@@ -174,3 +174,16 @@ def normalize_loudness(wave: torch.Tensor, sample_rate: int, target_lufs: float)
     if not math.isfinite(current):
         return wave
     return wave * 10.0 ** ((target_lufs - current) / 20.0)
+
+
+def normalize_mixture(wave: torch.Tensor, reference_rms: float = 0.1, max_peak: float = 0.99):
+    """Gain that brings a mixture ``(..., T)`` to ``reference_rms``, lowered so the peak stays under ``max_peak``.
+
+    Training and inference both call this, so the model always sees mixtures at the same level.
+    Returns ``(scaled, gain)`` with ``gain`` shaped ``(..., 1)``; silence gets gain 1.
+    """
+    level = rms(wave, eps=0.0).unsqueeze(-1)
+    peak = wave.abs().amax(dim=-1, keepdim=True)
+    gain = torch.where(level > 1e-8, reference_rms / level.clamp(min=1e-8), torch.ones_like(level))
+    gain = torch.minimum(gain, max_peak / peak.clamp(min=1e-8))
+    return wave * gain, gain

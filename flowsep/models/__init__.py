@@ -1,0 +1,5 @@
+from .text_encoder import encode_text, load_text_encoder
+from .transformer_flowsep import FlowSepTransformer, FlowSepTransformerOutput
+from .vocoder import BigVGANVocoder
+
+__all__ = ["BigVGANVocoder", "FlowSepTransformer", "FlowSepTransformerOutput", "encode_text", "load_text_encoder"]
