@@ -276,6 +276,9 @@ def test_webdataset_shards_round_trip(tmp_path, corpus):
     assert sorted(first) == sorted(expected) and first == [item["id"] for item in train]
     train.set_epoch(1)
     assert sorted(item["id"] for item in train) == sorted(expected)
+    three = ShardClipDataset(shards, 8000, 0.5, train=True, shuffle_buffer=2)
+    batches = list(DataLoader(three, batch_size=2, num_workers=2, collate_fn=collate_batch))  # workers warn
+    assert sorted(i for batch in batches for i in batch["id"]) == sorted(expected)  # each clip once
 
 
 # ---------------------------------------------------------------- mixing
@@ -340,6 +343,10 @@ def test_mixtures_are_reproducible_per_epoch_and_index(tmp_path, corpus):
     data.set_epoch(0)
     assert torch.equal(first["mixture"], data[3]["mixture"])
     assert not torch.equal(first["mixture"], mixtures(corpus, seed=8)[3]["mixture"])
+    valid = MixtureDataset(ClipDataset(corpus, sample_rate=8000, segment_seconds=0.5, train=False))
+    fixed = valid[3]
+    valid.set_epoch(5)
+    assert torch.equal(fixed["mixture"], valid[3]["mixture"])  # validation mixtures never change
 
 
 def test_dataloader_workers_give_the_same_batches(tmp_path, corpus):
