@@ -14,6 +14,8 @@ from .errors import FlowSepError
 
 COMMAND_MODULES = (
     "separate",
+    "separate_batch",
+    "train",
 )
 
 
