@@ -1,0 +1,78 @@
+"""``assemble`` stage: a complete :class:`~flowsep.FlowSepPipeline` folder from the stages' outputs.
+
+The result loads with ``FlowSepPipeline.from_pretrained(OUTPUT_DIR)`` and separates. The mel front end and
+the mixture level (``reference_rms``) are taken from the recipe's ``data`` section, so that they are the
+ones the VAE, the transformer and the vocoder were trained with.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from diffusers import AutoencoderKL, FlowMatchEulerDiscreteScheduler, FlowMatchHeunDiscreteScheduler
+
+from ..errors import CheckpointError
+from ..models import BigVGANVocoder, FlowSepTransformer, load_text_encoder
+from ..pipelines import FlowSepPipeline
+from ..schedulers import FlowMatchMidpointScheduler
+from .recipe import DataConfig, Recipe
+
+SCHEDULERS = {
+    "euler": FlowMatchEulerDiscreteScheduler,
+    "heun": FlowMatchHeunDiscreteScheduler,
+    "midpoint": FlowMatchMidpointScheduler,
+}
+
+
+def build_pipeline(
+    vae: AutoencoderKL,
+    transformer: FlowSepTransformer,
+    text_encoder,
+    tokenizer,
+    vocoder: BigVGANVocoder | None,
+    data: DataConfig,
+    scheduler: str = "euler",
+) -> FlowSepPipeline:
+    """A pipeline from in-memory components and the recipe's front end (mel settings and ``reference_rms``)."""
+    mel = data.mel
+    pipe = FlowSepPipeline(
+        vae=vae, transformer=transformer, scheduler=SCHEDULERS[scheduler](), text_encoder=text_encoder,
+        tokenizer=tokenizer, vocoder=vocoder, sample_rate=mel.sample_rate, n_fft=mel.n_fft,
+        hop_length=mel.hop_length, win_length=mel.win_length, n_mels=mel.n_mels, fmin=mel.fmin, fmax=mel.fmax,
+        reference_rms=data.reference_rms,
+    )  # fmt: skip
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def _folder(path: str, role: str, subfolder: str) -> Path:
+    """A component folder: ``path`` itself or the stage output's ``path/subfolder``."""
+    root = Path(path)
+    for candidate in (root, root / subfolder):
+        if (candidate / "config.json").is_file():
+            return candidate
+    raise CheckpointError(f"assemble.{role}: no config.json in {root} or {root / subfolder}")
+
+
+def assemble(recipe: Recipe) -> Path:
+    """Load the stages' folders and write the pipeline to ``recipe.output_dir``. Returns that folder."""
+    config = recipe.assemble
+    vae = AutoencoderKL.from_pretrained(_folder(config.vae, "vae", "vae"))
+    transformer = FlowSepTransformer.from_pretrained(_folder(config.transformer, "transformer", "transformer"))
+    vocoder = None
+    if config.vocoder:
+        source = Path(config.vocoder)
+        if (source / "bigvgan_generator.pt").is_file():
+            vocoder = BigVGANVocoder.from_bigvgan_release(source)
+        else:
+            vocoder = BigVGANVocoder.from_pretrained(_folder(config.vocoder, "vocoder", "vocoder"))
+    text_encoder, tokenizer = load_text_encoder(config.text_encoder)
+    if text_encoder.config.hidden_size != transformer.config.text_embed_dim:
+        raise CheckpointError(
+            f"assemble.text_encoder: {config.text_encoder} has width {text_encoder.config.hidden_size}, "
+            f"the transformer expects {transformer.config.text_embed_dim}"
+        )
+    pipe = build_pipeline(vae, transformer, text_encoder, tokenizer, vocoder, recipe.data, config.scheduler)
+    output_dir = Path(recipe.output_dir)
+    pipe.save_pretrained(output_dir)
+    return output_dir

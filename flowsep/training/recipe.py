@@ -1,0 +1,352 @@
+"""Training recipes: YAML files mapped onto typed dataclasses.
+
+A recipe names the ``stage`` to run (``vae``, ``flow``, ``vocoder`` or ``assemble``) and holds one section
+per concern; sections a stage does not use keep their defaults. Unknown keys and values of the wrong type
+raise :class:`~flowsep.errors.RecipeError` naming the key (``trainer.max_step: unknown key``).
+
+Architecture hyper-parameters are not recipe keys: they live in the component's ``config.json``. A recipe
+either points to one (``model_config: path/to/config.json`` or a ``save_pretrained`` folder), holds a
+``model:`` dict passed to the component's constructor, or fine-tunes weights (``init_from:``).
+
+Command-line overrides are applied to the YAML before it is mapped, with dotted keys:
+``--set trainer.learning_rate=1e-4 --set data.snr_range=[-5,5]`` (values are parsed as YAML).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import RecipeError
+from ..spectrogram import MelConfig
+
+STAGES = ("vae", "flow", "vocoder", "assemble")
+
+
+@dataclass
+class DataConfig:
+    """Training data: clip manifests mixed on the fly (see :class:`flowsep.data.MixtureDataset`).
+
+    Args:
+        train: JSONL/CSV manifests whose clips are concatenated into the training set.
+        valid: manifests of the validation set (validation loss and example separations); may be empty.
+        train_split / valid_split: keep only the records of this split (``None`` keeps all).
+        segment_seconds: training segment; must equal the transformer's window (``sample_size * 640`` samples).
+        snr_range: target-to-interference SNR range in dB.
+        num_interferers: interferers per mixture, or an inclusive ``[low, high]`` range.
+        mixture_lufs: optional mixture loudness (or ``[low, high]`` range) before levelling.
+        reference_rms: level mixtures are brought to with :func:`flowsep.audio.normalize_mixture`, the target
+            getting the same gain (the pipeline does the same at inference).
+        num_workers: DataLoader workers per process.
+        mel: the log-mel front end (BigVGAN's at 16 kHz by default).
+    """
+
+    train: list[str] = field(default_factory=list)
+    valid: list[str] = field(default_factory=list)
+    train_split: str | None = None
+    valid_split: str | None = None
+    segment_seconds: float = 10.24
+    snr_range: tuple[float, float] = (-15.0, 15.0)
+    num_interferers: int | tuple[int, int] = 1
+    mixture_lufs: float | tuple[float, float] | None = None
+    reference_rms: float = 0.1
+    num_workers: int = 0
+    mel: MelConfig = field(default_factory=MelConfig)
+
+
+@dataclass
+class TrainerConfig:
+    """Optimisation and bookkeeping shared by the training stages.
+
+    ``batch_size`` is per process and per micro-step: the effective batch is
+    ``batch_size * num_processes * gradient_accumulation_steps``. ``validation_steps`` and
+    ``checkpointing_steps`` of 0 turn those off; a final checkpoint is not written (the stage's
+    ``save_pretrained`` folders are).
+    """
+
+    batch_size: int = 4
+    gradient_accumulation_steps: int = 1
+    max_steps: int = 1000
+    learning_rate: float = 5e-5
+    adam_beta1: float = 0.9
+    adam_beta2: float = 0.999
+    adam_epsilon: float = 1e-8
+    weight_decay: float = 0.0
+    lr_scheduler: str = "constant_with_warmup"
+    lr_warmup_steps: int = 0
+    max_grad_norm: float | None = 1.0
+    mixed_precision: str = "no"
+    use_ema: bool = False
+    ema_decay: float = 0.9999
+    gradient_checkpointing: bool = False
+    checkpointing_steps: int = 1000
+    checkpoints_total_limit: int | None = None
+    validation_steps: int = 1000
+    validation_batches: int = 4
+    validation_samples: int = 2
+    log_with: str | None = None
+    progress_bar: bool = True
+    cpu: bool = False
+
+
+@dataclass
+class VAEStageConfig:
+    """``vae`` stage: KL autoencoder on log-mels.
+
+    Args:
+        reconstruction: ``"l1"`` or ``"l2"`` on the log-mel.
+        kl_weight: weight of the KL divergence summed over the latent and divided by the number of log-mel
+            bins, so that 1.0 weighs it as AudioLDM's sum-reduced loss does.
+        multiscale_weight: weight of extra L1 terms on the log-mel average-pooled by 2 and 4 (0 turns off).
+        scaling_batches: batches whose latents set ``scaling_factor = 1 / std`` at the end.
+    """
+
+    reconstruction: str = "l1"
+    kl_weight: float = 1e-6
+    multiscale_weight: float = 0.0
+    scaling_batches: int = 8
+
+
+@dataclass
+class FlowStageConfig:
+    """``flow`` stage: the velocity network with a frozen VAE and text encoder.
+
+    Args:
+        vae: the trained VAE folder (its ``scaling_factor`` is used).
+        text_encoder: a transformers encoder (``google/flan-t5-large`` in the paper, ``minilm`` offline).
+        timestep_sampling: ``"uniform"`` or ``"logit_normal"`` noise levels.
+        logit_mean / logit_std: parameters of the logit-normal sampling.
+        text_dropout: probability of replacing the caption by the null text (classifier-free guidance).
+        vocoder: optional vocoder folder for the validation separations (otherwise the mask decoder).
+        cache_dir: if set, latents and text states of ``cache_epochs`` epochs of mixtures are computed once
+            into this folder and training reads them instead of running the VAE and the text encoder.
+        cache_epochs: epochs of distinct mixtures kept in the cache; training cycles through them.
+        inference_steps / guidance_scale: sampling settings of the validation separations.
+    """
+
+    vae: str | None = None
+    text_encoder: str = "google/flan-t5-large"
+    timestep_sampling: str = "uniform"
+    logit_mean: float = 0.0
+    logit_std: float = 1.0
+    text_dropout: float = 0.1
+    vocoder: str | None = None
+    cache_dir: str | None = None
+    cache_epochs: int = 1
+    inference_steps: int = 10
+    guidance_scale: float = 1.0
+
+
+@dataclass
+class VocoderStageConfig:
+    """``vocoder`` stage: BigVGAN with the ``bigvgan`` package's discriminators and losses.
+
+    Args:
+        segment_frames: mel frames of each training crop (waveform: ``segment_frames * hop_length``).
+        discriminator: ``"mrd"`` (multi-resolution, BigVGAN v1) or ``"mbd"`` (multi-band, v2), always with
+            the multi-period discriminator.
+        mpd_reshapes, resolutions, mbd_fft_sizes, discriminator_channel_mult, use_spectral_norm: their settings.
+        lambda_mel: weight of the mel L1 loss (45 in BigVGAN).
+        multiscale_mel: use BigVGAN v2's multi-scale mel loss instead of the single-scale one.
+    """
+
+    segment_frames: int = 32
+    discriminator: str = "mrd"
+    mpd_reshapes: list[int] = field(default_factory=lambda: [2, 3, 5, 7, 11])
+    resolutions: list[list[int]] = field(default_factory=lambda: [[1024, 120, 600], [2048, 240, 1200], [512, 50, 240]])
+    mbd_fft_sizes: list[int] = field(default_factory=lambda: [2048, 1024, 512])
+    discriminator_channel_mult: int = 1
+    use_spectral_norm: bool = False
+    lambda_mel: float = 45.0
+    multiscale_mel: bool = False
+
+
+@dataclass
+class AssembleConfig:
+    """``assemble`` stage: the folders a :class:`~flowsep.FlowSepPipeline` is built from.
+
+    The mel front end and ``reference_rms`` come from the ``data`` section.
+    """
+
+    vae: str | None = None
+    transformer: str | None = None
+    vocoder: str | None = None
+    text_encoder: str = "google/flan-t5-large"
+    scheduler: str = "euler"
+
+
+@dataclass
+class Recipe:
+    """A complete training recipe; see the module docstring."""
+
+    stage: str
+    output_dir: str
+    seed: int = 0
+    resume: str | None = None
+    model: dict = field(default_factory=dict)
+    model_config: str | None = None
+    init_from: str | None = None
+    data: DataConfig = field(default_factory=DataConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    vae: VAEStageConfig = field(default_factory=VAEStageConfig)
+    flow: FlowStageConfig = field(default_factory=FlowStageConfig)
+    vocoder: VocoderStageConfig = field(default_factory=VocoderStageConfig)
+    assemble: AssembleConfig = field(default_factory=AssembleConfig)
+
+    def to_dict(self) -> dict:
+        """Plain YAML-able values (tuples become lists)."""
+        return _plain(dataclasses.asdict(self))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _coerce(value: Any, annotation: Any, key: str) -> Any:
+    """Check ``value`` against a type annotation and convert it (lists to tuples, numbers to float...)."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for member in (a for a in args if a is not type(None)):
+            try:
+                return _coerce(value, member, key)
+            except RecipeError as error:
+                errors.append(str(error))
+        raise RecipeError(errors[-1] if len(errors) == 1 else f"{key}: {value!r} does not fit {annotation}")
+    if dataclasses.is_dataclass(annotation):
+        return from_dict(annotation, value, f"{key}.")
+    if origin in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            raise RecipeError(f"{key}: expected a list, got {value!r}")
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            if len(value) != len(args):
+                raise RecipeError(f"{key}: expected {len(args)} values, got {len(value)}")
+            return tuple(_coerce(item, arg, f"{key}[{i}]") for i, (item, arg) in enumerate(zip(value, args)))
+        items = [_coerce(item, args[0], f"{key}[{i}]") if args else item for i, item in enumerate(value)]
+        return tuple(items) if origin is tuple else items
+    if annotation is dict or origin is dict:
+        if not isinstance(value, dict):
+            raise RecipeError(f"{key}: expected a mapping, got {value!r}")
+        return dict(value)
+    if annotation is bool:
+        if not isinstance(value, bool):
+            raise RecipeError(f"{key}: expected true or false, got {value!r}")
+        return value
+    if annotation is float:
+        try:  # PyYAML reads "1e-4" (no dot) as a string
+            if not isinstance(value, bool):
+                return float(value)
+        except (TypeError, ValueError):
+            pass
+        raise RecipeError(f"{key}: expected a number, got {value!r}")
+    if annotation is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise RecipeError(f"{key}: expected an integer, got {value!r}")
+        return value
+    if annotation is str:
+        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            raise RecipeError(f"{key}: expected a string, got {value!r}")
+        return str(value)
+    return value
+
+
+def from_dict(cls: type, data: Any, prefix: str = ""):
+    """Build dataclass ``cls`` from a mapping; unknown keys and mistyped values raise :class:`RecipeError`."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise RecipeError(f"{prefix.rstrip('.') or 'recipe'}: expected a mapping, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    for key in data:
+        if key not in names:
+            raise RecipeError(f"{prefix}{key}: unknown key (known: {', '.join(sorted(names))})")
+    values = {key: _coerce(value, hints[key], f"{prefix}{key}") for key, value in data.items()}
+    missing = [f.name for f in dataclasses.fields(cls) if f.name not in values and _required(f)]
+    if missing:
+        raise RecipeError(f"{prefix}{missing[0]}: required key is missing")
+    return cls(**values)
+
+
+def _required(f: dataclasses.Field) -> bool:
+    return f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+
+
+def set_dotted(data: dict, dotted_key: str, value: Any):
+    """``set_dotted(d, "trainer.max_steps", 5)`` sets ``d["trainer"]["max_steps"] = 5``, creating mappings."""
+    *parents, last = dotted_key.split(".")
+    node = data
+    for part in parents:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise RecipeError(f"{dotted_key}: {part} is not a section")
+        node = child
+    node[last] = value
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``"trainer.max_steps=5"`` -> ``("trainer.max_steps", 5)``; the value is read as YAML."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise RecipeError(f"override {text!r} must look like key.sub=value")
+    return key.strip(), yaml.safe_load(raw) if raw.strip() else None
+
+
+def load_recipe(path: str | os.PathLike, overrides: dict[str, Any] | None = None) -> Recipe:
+    """Read a YAML recipe, apply dotted ``overrides`` and validate it.
+
+    Raises:
+        RecipeError: missing file, invalid YAML, unknown key, wrong type or invalid value.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise RecipeError(f"recipe not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise RecipeError(f"{path}: invalid YAML: {error}") from None
+    if not isinstance(raw, dict):
+        raise RecipeError(f"{path}: a recipe is a mapping of keys")
+    for key, value in (overrides or {}).items():
+        set_dotted(raw, key, value)
+    recipe = from_dict(Recipe, raw)
+    validate(recipe)
+    return recipe
+
+
+def validate(recipe: Recipe):
+    """Cross-field checks that the types cannot express."""
+    checks = [
+        (recipe.stage in STAGES, f"stage: must be one of {', '.join(STAGES)}, got {recipe.stage!r}"),
+        (recipe.trainer.mixed_precision in ("no", "fp16", "bf16"), "trainer.mixed_precision: no, fp16 or bf16"),
+        (recipe.trainer.batch_size >= 1, "trainer.batch_size: must be at least 1"),
+        (recipe.trainer.gradient_accumulation_steps >= 1, "trainer.gradient_accumulation_steps: at least 1"),
+        (recipe.trainer.max_steps >= 0, "trainer.max_steps: must not be negative"),
+        (recipe.vae.reconstruction in ("l1", "l2"), "vae.reconstruction: l1 or l2"),
+        (recipe.flow.timestep_sampling in ("uniform", "logit_normal"), "flow.timestep_sampling: uniform or logit_normal"),
+        (0.0 <= recipe.flow.text_dropout < 1.0, "flow.text_dropout: must be in [0, 1)"),
+        (recipe.vocoder.discriminator in ("mrd", "mbd"), "vocoder.discriminator: mrd or mbd"),
+        (recipe.assemble.scheduler in ("euler", "heun", "midpoint"), "assemble.scheduler: euler, heun or midpoint"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise RecipeError(message)
+    if recipe.stage in ("vae", "flow", "vocoder") and not recipe.data.train:
+        raise RecipeError("data.train: the stage needs at least one training manifest")
+    if recipe.stage == "flow" and not recipe.flow.vae:
+        raise RecipeError("flow.vae: the flow stage needs a trained VAE folder")
+    if recipe.stage == "assemble" and not (recipe.assemble.vae and recipe.assemble.transformer):
+        raise RecipeError("assemble.vae and assemble.transformer: both folders are needed")

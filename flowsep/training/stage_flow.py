@@ -1,0 +1,125 @@
+"""``flow`` stage: FlowSep's velocity network with a frozen VAE and a frozen text encoder.
+
+Per batch: level the mixtures (the pipeline's :func:`~flowsep.audio.normalize_mixture`, same gain on the
+targets), encode both to scaled VAE latents and the captions to text states, and apply the
+:class:`~flowsep.training.objective.FlowMatchingObjective` (text dropout for classifier-free guidance).
+With ``flow.cache_dir`` the latents and text states come from a :mod:`~flowsep.training.latent_cache`.
+Validation writes separations of a few validation mixtures by a :class:`~flowsep.FlowSepPipeline` built
+from the current weights.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from diffusers import AutoencoderKL
+
+from ..errors import RecipeError
+from ..models import BigVGANVocoder, FlowSepTransformer, encode_text, load_text_encoder
+from .assemble import build_pipeline
+from .components import build_component, vae_time_factor
+from .data import encode_latents, level
+from .examples import write_example
+from .latent_cache import LatentCacheDataset, build_latent_cache, collate_cached
+from .objective import FlowMatchingObjective
+from .stage import StageTask
+
+
+class FlowStage(StageTask):
+    """Trains ``models["transformer"]`` and saves ``OUTPUT_DIR/transformer``."""
+
+    ema_model = "transformer"
+
+    def build_models(self) -> dict:
+        self.transformer = build_component(FlowSepTransformer, self.recipe)
+        return {"transformer": self.transformer}
+
+    def setup(self, accelerator, weight_dtype):
+        super().setup(accelerator, weight_dtype)
+        config, transformer = self.recipe.flow, self.transformer.config
+        self.accelerator = accelerator
+        self.objective = FlowMatchingObjective(
+            config.timestep_sampling, config.logit_mean, config.logit_std, config.text_dropout
+        )
+        vae = AutoencoderKL.from_pretrained(config.vae, torch_dtype=weight_dtype)
+        self.vae = vae.to(self.device).eval().requires_grad_(False)
+        frames = round(self.recipe.data.segment_seconds * self.mel.sample_rate) // self.mel.hop_length
+        latent_frames = frames // vae_time_factor(self.vae)
+        if latent_frames != transformer.sample_size:
+            raise RecipeError(
+                f"data.segment_seconds gives {latent_frames} latent frames, the transformer's sample_size is "
+                f"{transformer.sample_size}: the pipeline separates windows of sample_size frames"
+            )
+        encoder, self.tokenizer = load_text_encoder(config.text_encoder)
+        if encoder.config.hidden_size != transformer.text_embed_dim:
+            raise RecipeError(
+                f"flow.text_encoder: {config.text_encoder} has width {encoder.config.hidden_size}, "
+                f"the transformer's text_embed_dim is {transformer.text_embed_dim}"
+            )
+        self.text_encoder = encoder.to(self.device, weight_dtype)
+        self.vocoder = None
+        if config.vocoder:
+            self.vocoder = BigVGANVocoder.from_pretrained(config.vocoder).to(self.device).eval().requires_grad_(False)
+
+    def encode(self, batch: dict) -> dict:
+        """Mixtures, targets and captions -> ``target_latents``/``mixture_latents`` ``(B, C, T, F)`` and
+        ``text_states`` ``(B, L, E)`` with ``text_mask`` ``(B, L)``, all on the device."""
+        mixture, target = level(batch["mixture"], batch["target"], self.recipe.data.reference_rms)
+        latents = encode_latents(self.vae, torch.cat([mixture, target]), self.mel).float()
+        mixture_latents, target_latents = latents.chunk(2)
+        states, mask = encode_text(self.text_encoder, self.tokenizer, list(batch["caption"]), self.device)
+        return {
+            "target_latents": target_latents, "mixture_latents": mixture_latents,
+            "text_states": states.float(), "text_mask": mask,
+        }  # fmt: skip
+
+    def train_dataset(self):
+        mixtures = super().train_dataset()
+        config = self.recipe.flow
+        if not config.cache_dir:
+            return mixtures
+        build_latent_cache(self, mixtures, Path(config.cache_dir), config.cache_epochs, self.recipe.trainer.batch_size)
+        self.collate = collate_cached
+        return LatentCacheDataset(config.cache_dir)
+
+    def _inputs(self, batch: dict) -> dict:
+        if "target_latents" in batch:
+            return {key: value.to(self.device) for key, value in batch.items() if isinstance(value, torch.Tensor)}
+        return self.encode(batch)
+
+    def _loss(self, model, batch, generator, text_dropout=None):
+        inputs = self._inputs(batch)
+        return self.objective(
+            model, inputs["target_latents"], inputs["mixture_latents"], inputs["text_states"], inputs["text_mask"],
+            generator=generator, text_dropout=text_dropout,
+        ).loss  # fmt: skip
+
+    def training_step(self, batch, models, optimize, generator) -> dict:
+        loss = self._loss(models["transformer"], batch, generator)
+        optimize("transformer", loss)
+        return {"loss": loss.detach()}
+
+    def validation_step(self, batch, models, generator) -> dict:
+        return {"loss": self._loss(models["transformer"], batch, generator, text_dropout=0.0)}
+
+    def write_examples(self, items, models, folder: Path, device) -> dict:
+        config = self.recipe.flow
+        pipe = build_pipeline(
+            self.vae, models["transformer"], self.text_encoder, self.tokenizer, self.vocoder, self.recipe.data
+        )
+        figures = {}
+        for index, item in enumerate(items):
+            output = pipe(
+                item["caption"], item["mixture"], sample_rate=self.mel.sample_rate,
+                num_inference_steps=config.inference_steps, guidance_scale=config.guidance_scale,
+                decoder="vocoder" if self.vocoder is not None else "mask", output_type="pt",
+                generator=torch.Generator().manual_seed(self.recipe.seed + index),
+            )  # fmt: skip
+            waves = {"mixture": item["mixture"], "target": item["target"], "estimate": output.audios[0]}
+            figures[f"separation-{index}"] = write_example(folder, f"item{index}", self.mel, waves)
+            (folder / f"item{index}.txt").write_text(item["caption"] + "\n")
+        return figures
+
+    def save(self, models, output_dir: Path):
+        models["transformer"].save_pretrained(output_dir / "transformer")
