@@ -44,3 +44,23 @@ def test_errors_are_one_line_without_traceback(saved_tiny_pipe, tmp_path):
 def test_empty_query_and_missing_model(mixture_wav, tmp_path, capsys):
     assert main(["separate", str(mixture_wav), "-q", " ", "-o", str(tmp_path / "o.wav"), "--model", str(tmp_path)]) == 2
     assert "model_index.json" in capsys.readouterr().err
+
+
+def test_separate_batch_resumes_and_skips_bad_files(saved_tiny_pipe, mixture_wav, tmp_path):
+    import shutil
+
+    folder = tmp_path / "in"
+    (folder / "sub").mkdir(parents=True)
+    shutil.copy(mixture_wav, folder / "a.wav")
+    shutil.copy(mixture_wav, folder / "sub" / "b.flac.wav")
+    (folder / "broken.wav").write_bytes(b"not audio")
+    out = tmp_path / "out"
+    args = ["separate-batch", str(folder), "-o", str(out), "-q", "a dog barking", "-q", "rain",
+            "--model", str(saved_tiny_pipe), "--steps", "1", "--residual"]  # fmt: skip
+    assert main(args) == 1  # one unreadable file, reported
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.wav"))
+    assert "a-dog-barking/a.wav" in written and "rain/sub/b.flac.residual.wav" in written
+    assert len(written) == 8
+    stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*.wav")}
+    main(args)
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*.wav")} == stamps
