@@ -142,3 +142,10 @@ def test_incomplete_or_foreign_checkpoint(saved_tiny_pipe, tmp_path):
     (corrupt / "transformer" / "diffusion_pytorch_model.safetensors").write_bytes(b"garbage")
     with pytest.raises(CheckpointError, match="cannot load"):
         load_pipeline(corrupt)
+
+
+def test_half_precision_runs_with_float_output(tiny_pipe):
+    pipe = tiny_pipe.to(dtype=torch.bfloat16)
+    for decoder in ("mask", "vocoder"):
+        out = run(pipe, decoder=decoder, guidance_scale=2.0)
+        assert out.audios.dtype == np.float32 and np.isfinite(out.audios).all()
