@@ -1,0 +1,96 @@
+"""Fetch the Debian data packages into a cache folder and make sure the command-line tools exist.
+
+Data packages are never installed: ``apt-get download`` puts the .deb in ``<cache>/debs`` and ``dpkg-deb -x``
+unpacks it into ``<cache>/pkgs/<package>``; a ``.unpacked`` marker makes both steps skip on a rerun.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+
+@dataclass(frozen=True)
+class Package:
+    """A Debian package the corpus draws from, with its licence and credit as stated in its copyright file."""
+
+    license: str
+    credit: str
+
+
+PACKAGES: dict[str, Package] = {
+    "fluid-soundfont-gm": Package("MIT", "FluidR3 GM soundfont by Frank Wen and contributors"),
+    "fluid-soundfont-gs": Package("MIT", "FluidR3 GS sound effects by Frank Wen and contributors"),
+    "timgm6mb-soundfont": Package("GPL-2", "TimGM6mb soundfont by Tim Brechbill"),
+    "asterisk-core-sounds-en-g722": Package("CC-BY-SA-3.0", "Asterisk prompts voiced by Allison Smith (Digium)"),
+    "asterisk-core-sounds-es-g722": Package("CC-BY-SA-3.0", "Asterisk Spanish prompts (Digium)"),
+    "asterisk-core-sounds-fr-g722": Package("CC-BY-SA-3.0", "Asterisk French prompts (Digium)"),
+    "asterisk-moh-opsound-g722": Package(
+        "CC-BY-SA-3.0", "Music on hold by Paul Shuler (Macroform), Manolo Camp, Reno Project"
+    ),
+    "tuxpaint-stamps-default": Package("GPL-2", "Tux Paint stamps by Bill Kendrick and the Tux Paint contributors"),
+    "widelands-data": Package("GPL-2+", "Widelands Development Team"),
+    "openttd-opensfx": Package(
+        "CC-BY-3.0 / CC-BY-SA-3.0 / CC0-1.0 (per file)", "OpenSFX authors; each clip's credit is in the .cat entry"
+    ),
+    "lincity-ng-data": Package("GPL-2+", "LinCity-NG developers"),
+    "sonic-pi-samples": Package("CC0-1.0 / CC-BY-SA-4.0", "Sonic Pi samples, Sam Aaron and freesound contributors"),
+    "hydrogen-drumkits": Package("GPL-2+", "Hydrogen drum kits by Artemiy Pavlov, Emiliano Grilli and others"),
+    "hedgewars-data": Package("GFDL-1.3 / GPL-2 / CC-BY-SA-3.0", "Hedgewars project (Andrey Korotaev et al.)"),
+    "frozen-bubble-data": Package("GPL-2", "Frozen Bubble team"),
+    "sound-theme-freedesktop": Package("GPL-2+ / CC-BY-SA-3.0", "freedesktop.org sound theme contributors"),
+}
+
+GENERATED = {  # tools whose output is in the corpus (nothing of theirs is downloaded as data)
+    "espeak-ng": Package("GPL-3+ (synthesizer; the generated speech is not a copy of its data)",
+                         "speech synthesized with eSpeak NG"),
+}
+
+TOOLS = {"fluidsynth": "fluidsynth", "espeak-ng": "espeak-ng", "ffmpeg": "ffmpeg"}  # binary -> apt package
+
+
+def ensure_tools(install: bool = True) -> None:
+    """Install the missing tools with apt-get (as root), or raise with the exact command to run."""
+    missing = sorted({pkg for binary, pkg in TOOLS.items() if shutil.which(binary) is None})
+    if not missing:
+        return
+    command = ["apt-get", "install", "-y", "--no-install-recommends", *missing]
+    if not install:
+        raise SystemExit(f"missing tools; run: sudo {' '.join(command)}")
+    print(f"installing {' '.join(missing)} with apt-get")
+    subprocess.run(["apt-get", "update", "-qq"], check=True)
+    subprocess.run(command, check=True, env={"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/bin"})
+
+
+def fetch_packages(cache: Path, names: list[str] | None = None) -> dict[str, Path]:
+    """Download and unpack the packages; returns ``{package: unpacked root}``. Finished packages are skipped."""
+    names = names or list(PACKAGES)
+    debs, roots = cache / "debs", {}
+    debs.mkdir(parents=True, exist_ok=True)
+    todo = [name for name in names if not (cache / "pkgs" / name / ".unpacked").exists()]
+    missing_debs = [name for name in todo if not list(debs.glob(f"{name}_*.deb"))]
+    if missing_debs:
+        print(f"apt-get download {len(missing_debs)} packages into {debs}")
+        subprocess.run(["apt-get", "download", *missing_debs], cwd=debs, check=True)
+    for name in tqdm(todo, desc="unpack", unit="pkg"):
+        root = cache / "pkgs" / name
+        shutil.rmtree(root, ignore_errors=True)
+        root.mkdir(parents=True)
+        subprocess.run(["dpkg-deb", "-x", str(next(debs.glob(f"{name}_*.deb"))), str(root)], check=True)
+        (root / ".unpacked").touch()
+    for name in names:
+        roots[name] = cache / "pkgs" / name
+    return roots
+
+
+def package_versions(cache: Path) -> dict[str, str]:
+    """The Debian version of each downloaded package, read from its .deb file name."""
+    versions = {}
+    for deb in (cache / "debs").glob("*.deb"):
+        name, version = deb.name.split("_")[:2]
+        versions[name] = version.replace("%3a", ":")
+    return versions
