@@ -1,0 +1,119 @@
+"""``flowsep evaluate``: separate built benchmarks with a model at one or more step counts, and score them.
+
+    flowsep evaluate --model checkpoints/flowsep-mini --benchmark data/benchmarks/audiocaps data/benchmarks/esc50 \\
+        --steps 1 5 10 25 --metrics sisdr clap fad -o runs/eval-mini --plot
+    accelerate launch -m flowsep.cli evaluate ...        # the items split across processes
+
+Metric weights are loaded, and missing ones reported, before anything is separated. The run folder is resumable
+(see :mod:`flowsep.evaluation.runner`) and ends with ``items.csv``, ``summary.json``, ``results.md`` and figures
+(see :mod:`flowsep.evaluation.report`).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..errors import RecipeError
+from ..loading import default_model, resolve_device
+from ..metrics import DEFAULT_CLAP_CHECKPOINT
+from ..metrics.fad import BACKBONE_SAMPLE_RATES
+from .separate import add_model_arguments, prepare_pipeline
+
+METRIC_NAMES = ("sisdr", "clap", "fad")
+
+
+def register(subparsers):
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="score a model on built benchmarks (FAD, CLAPScore, SI-SDR ...)",
+        conflict_handler="resolve",
+    )
+    parser.add_argument("--benchmark", "-b", nargs="+", required=True,
+                        help="built benchmark folders, their manifests, or names under $FLOWSEP_BENCHMARKS")  # fmt: skip
+    parser.add_argument("-o", "--output-dir", required=True, help="run folder (rerun to resume)")
+    add_model_arguments(parser)
+    parser.add_argument("--steps", type=int, nargs="+", default=[10], help="ODE step counts (default 10)")
+    parser.add_argument("--metrics", nargs="+", choices=METRIC_NAMES, default=["sisdr"],
+                        help="sisdr (SI-SDR, SDR and improvements), clap (CLAPScore, CLAPScore_A), fad")  # fmt: skip
+    parser.add_argument("--clap-checkpoint", default=DEFAULT_CLAP_CHECKPOINT, help="CLAP hub id or folder")
+    parser.add_argument("--fad-backbone", choices=sorted(BACKBONE_SAMPLE_RATES), default="vggish")
+    parser.add_argument("--fad-ckpt-dir", help="folder of the FAD backbone's weights (default: torch-hub's)")
+    parser.add_argument("--batch-size", type=int, default=1, help="items separated together")
+    parser.add_argument("--limit", type=int, help="evaluate only the first N items of each benchmark")
+    parser.add_argument("--figures", type=int, default=3, help="items per benchmark drawn as log-mels")
+    parser.add_argument("--plot", action="store_true", help="write metric_vs_steps.png (several --steps)")
+    parser.set_defaults(func=run)
+
+
+def run_settings(args: argparse.Namespace) -> dict:
+    """The settings that decide the outputs; a run folder holds the results of one such set."""
+    model = str(args.model or default_model())
+    if Path(model).exists():
+        model = str(Path(model).resolve())
+    keys = ("solver", "shift", "decoder", "guidance", "seed", "dtype")
+    return {"model": model} | {key: getattr(args, key) for key in keys}
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+    from accelerate import PartialState
+
+    from ..evaluation import read_benchmark
+    from ..evaluation.report import write_report
+    from ..evaluation.runner import RunFolder, Separator, System, pending_jobs, process_jobs
+    from ..evaluation.scoring import ItemScorer, MetricSettings, SetScorer
+
+    # 1. Read the benchmarks and check that the metrics apply
+    state = PartialState(
+        cpu=not torch.cuda.is_available()
+    )  # without cpu=True, CPU processes would not form a group
+    if args.device == "auto" and state.device.type == "cuda":
+        args.device = str(state.device)
+    benchmarks = [read_benchmark(spec, args.limit) for spec in args.benchmark]
+    names = [benchmark.name for benchmark in benchmarks]
+    if len(set(names)) != len(names):
+        raise RecipeError(f"benchmark names must differ, got {names} (rebuild one with --name)")
+    if min(args.steps) < 1 or args.batch_size < 1:
+        raise RecipeError("--steps and --batch-size must be at least 1")
+    metrics = MetricSettings(
+        tuple(dict.fromkeys(args.metrics)), args.clap_checkpoint, args.fad_backbone, args.fad_ckpt_dir,
+        device=str(resolve_device(args.device)),
+    )  # fmt: skip
+    metrics.check(benchmarks)
+    run_folder, settings = RunFolder(args.output_dir), run_settings(args)
+    run_folder.check_settings(settings)
+
+    # 2. Load the metric models before separating anything (missing weights fail here)
+    scorer = ItemScorer(metrics)
+    set_scorer = SetScorer(metrics, run_folder.root / "embeddings") if "fad" in metrics.metrics else None
+    if set_scorer is not None and state.is_main_process:
+        for benchmark in benchmarks:
+            set_scorer.prepare(benchmark)
+    state.wait_for_everyone()
+
+    # 3. Find what is left to do (every process reads the same rows before any is written)
+    if state.is_main_process:
+        run_folder.write_settings(settings)
+    systems = [System()] + [System(steps) for steps in sorted(set(args.steps))]
+    jobs = pending_jobs(run_folder, benchmarks, systems, scorer)
+    state.wait_for_everyone()
+
+    # 4. Separate and score this process's share
+    separator = Separator(lambda: prepare_pipeline(args), args.guidance, args.decoder, args.seed)
+    with state.split_between_processes(jobs) as mine:
+        separated = process_jobs(mine, run_folder, scorer, separator, state.process_index, args.batch_size)
+    print(f"process {state.process_index}: {len(mine)} items scored, {separated} separated")
+    state.wait_for_everyone()
+
+    # 5. Merge the rows and write the results
+    if state.is_main_process:
+        header = {
+            "model": settings["model"], "settings": settings | {"steps": sorted(set(args.steps))},
+            "metrics": list(metrics.metrics), "checkpoints": scorer.checkpoints(),
+            "run": {"processes": state.num_processes, "device": args.device, "batch_size": args.batch_size,
+                    "limit": args.limit},
+        }  # fmt: skip
+        write_report(run_folder, benchmarks, systems, header, set_scorer, args.figures, args.plot)
+        print((run_folder.root / "results.md").read_text())
+    return 0

@@ -1,0 +1,38 @@
+"""Evaluation: reproducible benchmark folders built from local dataset copies, and ``flowsep evaluate`` runs.
+
+* :mod:`~flowsep.evaluation.benchmark`: the benchmark folder format, :func:`read_benchmark`;
+* :mod:`~flowsep.evaluation.build`: :func:`build_benchmark` (``python -m flowsep.evaluation.build``);
+* :mod:`~flowsep.evaluation.mixing`, :mod:`~flowsep.evaluation.planning`, :mod:`~flowsep.evaluation.sources`:
+  how mixtures are levelled, chosen and read;
+* :mod:`~flowsep.evaluation.runner`, :mod:`~flowsep.evaluation.scoring`, :mod:`~flowsep.evaluation.report`:
+  separating a benchmark (resumable, across processes), scoring it, and writing tables and figures.
+"""
+
+from .benchmark import (
+    Benchmark,
+    BenchmarkItem,
+    BenchmarkWriter,
+    quantize_pcm16,
+    read_benchmark,
+    resolve_benchmark,
+)
+from .build import KINDS, BuildSpec, build_benchmark
+from .mixing import ClipLoader, Levels, MixturePlan, mix
+from .planning import random_plans
+
+__all__ = [
+    "KINDS",
+    "Benchmark",
+    "BenchmarkItem",
+    "BenchmarkWriter",
+    "BuildSpec",
+    "ClipLoader",
+    "Levels",
+    "MixturePlan",
+    "build_benchmark",
+    "mix",
+    "quantize_pcm16",
+    "random_plans",
+    "read_benchmark",
+    "resolve_benchmark",
+]

@@ -1,0 +1,230 @@
+"""Separating and scoring benchmark items: resumable, and split across processes.
+
+A run folder holds::
+
+    RUN/
+      settings.json                  the model and sampling settings; a rerun must use the same ones
+      outputs/<benchmark>/steps-<N>/<id>.wav   every separated item (float32)
+      rows/rank<k>.jsonl             per-item rows appended by process k, one JSON object per line
+      embeddings/                    cached FAD embeddings
+
+A job is one item of one benchmark for one *system*: the unprocessed mixture (scored as if it were the output)
+or the model at N steps. A job is done when its row holds every asked metric (and its output exists); a rerun
+skips done jobs, scores cached outputs again without separating them when a metric is added, and separates the
+rest. Every process writes only its own shard of rows; the main process merges them (the latest row of a job
+wins).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from ..audio import load_audio, read_audio_file, save_audio
+from ..errors import RecipeError
+from .benchmark import Benchmark, BenchmarkItem
+from .scoring import ItemScorer
+
+
+@dataclass(frozen=True)
+class System:
+    """What produces the estimates: the mixture itself (``steps=None``) or the model at ``steps`` ODE steps."""
+
+    steps: int | None = None
+
+    @property
+    def name(self) -> str:
+        return "mixture" if self.steps is None else f"steps-{self.steps}"
+
+    @property
+    def label(self) -> str:
+        if self.steps is None:
+            return "Mixture (unprocessed)"
+        return f"FlowSep, {self.steps} step" + ("s" if self.steps > 1 else "")
+
+
+@dataclass(frozen=True)
+class Job:
+    benchmark: Benchmark
+    system: System
+    item: BenchmarkItem
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return self.benchmark.name, self.system.name, self.item.id
+
+
+class RunFolder:
+    """The files of a run folder (see the module's docstring)."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+
+    def output(self, job: Job) -> Path:
+        return self.root / "outputs" / job.benchmark.name / job.system.name / f"{job.item.id}.wav"
+
+    def estimate_path(self, job: Job) -> Path:
+        """The file holding the job's estimate: the mixture itself, or the model's output."""
+        return job.item.mixture if job.system.steps is None else self.output(job)
+
+    def check_settings(self, settings: dict[str, Any]):
+        """Refuse to mix results of other settings into this run folder."""
+        path = self.root / "settings.json"
+        if path.is_file():
+            saved = json.loads(path.read_text())
+            changed = {
+                key: (saved.get(key), value) for key, value in settings.items() if saved.get(key) != value
+            }
+            if changed:
+                detail = ", ".join(f"{key}: {old!r} -> {new!r}" for key, (old, new) in changed.items())
+                raise RecipeError(
+                    f"{self.root} holds results of other settings ({detail}): choose another output folder"
+                )
+
+    def write_settings(self, settings: dict[str, Any]):
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / "settings.json").write_text(json.dumps(settings, indent=2) + "\n")
+
+    def read_rows(self) -> dict[tuple[str, str, str], dict]:
+        """Every process's rows, the latest per job; a line cut short by a crash is ignored."""
+        rows: dict[tuple[str, str, str], dict] = {}
+        for shard in sorted((self.root / "rows").glob("rank*.jsonl")):
+            for line in shard.read_text(encoding="utf-8").splitlines():
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                key = (row["benchmark"], row["system"], row["id"])
+                if key not in rows or row["written_at"] >= rows[key]["written_at"]:
+                    rows[key] = row
+        return rows
+
+    def append_row(self, rank: int, row: dict):
+        """Append one row to this process's shard, flushed to disk."""
+        shard = self.root / "rows" / f"rank{rank}.jsonl"
+        shard.parent.mkdir(parents=True, exist_ok=True)
+        with open(shard, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(row | {"written_at": time.time()}) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+
+
+def pending_jobs(
+    run: RunFolder, benchmarks: Sequence[Benchmark], systems: Sequence[System], scorer: ItemScorer
+) -> list[Job]:
+    """The jobs not done yet, in a fixed order (benchmark, system, item), the same on every process."""
+    rows = run.read_rows()
+    jobs = []
+    for benchmark in benchmarks:
+        for system in systems:
+            for item in benchmark.items:
+                job = Job(benchmark, system, item)
+                row = rows.get(job.key)
+                done = row is not None and all(column in row for column in scorer.columns(item))
+                if not (done and run.estimate_path(job).is_file()):
+                    jobs.append(job)
+    return jobs
+
+
+class Separator:
+    """Runs the model on batches of items, loading it on first use and timing each batch.
+
+    Args:
+        load: returns the pipeline (called once, when the first item needs separating).
+        guidance_scale, decoder, seed: the sampling settings; every item starts from the noise of ``seed``.
+    """
+
+    def __init__(self, load: Callable[[], Any], guidance_scale: float, decoder: str, seed: int):
+        self.load, self.pipe, self.warm = load, None, False
+        self.guidance_scale, self.decoder, self.seed = guidance_scale, decoder, seed
+
+    def _run(self, mixtures: list[torch.Tensor], queries: list[str], steps: int):
+        return self.pipe(
+            queries, mixtures, sample_rate=self.pipe.config.sample_rate, num_inference_steps=steps,
+            guidance_scale=self.guidance_scale, decoder=self.decoder, output_type="pt",
+            generator=[torch.Generator().manual_seed(self.seed) for _ in queries],
+        )  # fmt: skip
+
+    def __call__(
+        self, items: Sequence[BenchmarkItem], steps: int
+    ) -> tuple[list[torch.Tensor], int, float, int]:
+        """Separate ``items`` at ``steps``: estimates ``(T_i,)``, their rate, seconds per item (reading the files
+        left out), and network evaluations per window (NFE)."""
+        if self.pipe is None:
+            self.pipe = self.load()
+            self.pipe.set_progress_bar_config(disable=True)
+        rate = self.pipe.config.sample_rate
+        mixtures = [load_audio(item.mixture, target_sample_rate=rate) for item in items]  # (T_i,) each
+        queries = [item.query for item in items]
+        if not self.warm:
+            self._run(mixtures[:1], queries[:1], 1)  # so that no timing holds one-off set-up work
+            self.warm = True
+        synchronize = torch.cuda.synchronize if self.pipe.device.type == "cuda" else (lambda: None)
+        synchronize()
+        start = time.perf_counter()
+        output = self._run(mixtures, queries, steps)
+        synchronize()
+        seconds = (time.perf_counter() - start) / len(items)
+        estimates = [wave[: len(mixture)].float().cpu() for wave, mixture in zip(output.audios, mixtures)]
+        return estimates, output.sample_rate, seconds, output.nfe
+
+
+def _needs_model(job: Job, run: RunFolder) -> bool:
+    return job.system.steps is not None and not run.output(job).is_file()
+
+
+def _batches(jobs: Sequence[Job], run: RunFolder, size: int) -> list[list[Job]]:
+    """Consecutive jobs grouped for one model call (same benchmark and steps, outputs not cached); other jobs
+    alone."""
+    batches: list[list[Job]] = []
+    for job in jobs:
+        last = batches[-1] if batches else None
+        if (
+            last and len(last) < size and _needs_model(job, run) and _needs_model(last[0], run)
+            and (last[0].benchmark.name, last[0].system) == (job.benchmark.name, job.system)
+        ):  # fmt: skip
+            last.append(job)
+        else:
+            batches.append([job])
+    return batches
+
+
+def process_jobs(
+    jobs: Sequence[Job],
+    run: RunFolder,
+    scorer: ItemScorer,
+    separator: Separator,
+    rank: int,
+    batch_size: int = 1,
+) -> int:
+    """Separate (when needed), score, cache and record ``jobs``; returns the number of items separated."""
+    rows, separated = run.read_rows(), 0
+    with tqdm(total=len(jobs), desc=f"evaluating [{rank}]", unit="item") as progress:
+        for batch in _batches(jobs, run, batch_size):
+            first = batch[0]
+            if _needs_model(first, run):
+                estimates, rate, seconds, nfe = separator([job.item for job in batch], first.system.steps)
+                for job, estimate in zip(batch, estimates):
+                    save_audio(run.output(job), estimate, rate, subtype="FLOAT")
+                timings = [{"seconds": seconds, "nfe": nfe}] * len(batch)
+                separated += len(batch)
+            else:  # the mixture, or a cached output: scored from its file
+                waves = [read_audio_file(run.estimate_path(job)) for job in batch]
+                estimates, rate = [torch.from_numpy(wave.mean(axis=0)) for wave, _ in waves], waves[0][1]
+                timings = [
+                    {key: rows.get(job.key, {}).get(key) for key in ("seconds", "nfe")} for job in batch
+                ]
+            for job, estimate, timing in zip(batch, estimates, timings):
+                row = {"benchmark": job.benchmark.name, "system": job.system.name, "steps": job.system.steps,
+                       "id": job.item.id, "query": job.item.query, "snr_db": job.item.snr_db} | timing  # fmt: skip
+                run.append_row(rank, row | scorer.score(estimate, rate, job.item))
+                progress.update()
+    return separated
