@@ -152,7 +152,8 @@ class VocoderStageConfig:
         segment_frames: mel frames of each training crop (waveform: ``segment_frames * hop_length``).
         discriminator: ``"mrd"`` (multi-resolution, BigVGAN v1) or ``"mbd"`` (multi-band, v2), always with
             the multi-period discriminator.
-        mpd_reshapes, resolutions, mbd_fft_sizes, discriminator_channel_mult, use_spectral_norm: their settings.
+        mpd_reshapes, resolutions, mbd_fft_sizes, use_spectral_norm: their settings.
+        discriminator_channel_mult: width multiplier of the discriminators (BigVGAN: 1; below 1 for smoke runs).
         lambda_mel: weight of the mel L1 loss (45 in BigVGAN).
         multiscale_mel: use BigVGAN v2's multi-scale mel loss instead of the single-scale one.
     """
@@ -162,7 +163,7 @@ class VocoderStageConfig:
     mpd_reshapes: list[int] = field(default_factory=lambda: [2, 3, 5, 7, 11])
     resolutions: list[list[int]] = field(default_factory=lambda: [[1024, 120, 600], [2048, 240, 1200], [512, 50, 240]])
     mbd_fft_sizes: list[int] = field(default_factory=lambda: [2048, 1024, 512])
-    discriminator_channel_mult: int = 1
+    discriminator_channel_mult: float = 1.0
     use_spectral_norm: bool = False
     lambda_mel: float = 45.0
     multiscale_mel: bool = False

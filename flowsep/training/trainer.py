@@ -104,8 +104,8 @@ class Trainer:
             model.train()
         self.task.setup(accelerator, self.weight_dtype)
         train_set = self.task.train_dataset()
-        self.sampler = EpochSampler(len(train_set), recipe.seed)
-        loader = make_loader(train_set, t.batch_size, self.sampler, recipe.data.num_workers, collate_fn=self.task.collate)
+        sampler = EpochSampler(len(train_set), recipe.seed)
+        loader = make_loader(train_set, t.batch_size, sampler, recipe.data.num_workers, collate_fn=self.task.collate)
         if len(loader) == 0:
             raise ValueError(f"{len(train_set)} training items make no batch of {t.batch_size}")
         optimizers = {
@@ -176,6 +176,11 @@ class Trainer:
         self._setup()
         self._resume()
         accelerator, t = self.accelerator, self.recipe.trainer
+        count = accelerator.num_processes
+        accelerator.print(
+            f"{self.recipe.stage}: {count} process{'es' if count > 1 else ''}, "
+            f"{accelerator.distributed_type.value} on {accelerator.device}, from step {self.state.step}"
+        )
         if accelerator.is_main_process:
             self.output_dir.mkdir(parents=True, exist_ok=True)
             (self.output_dir / "recipe.yaml").write_text(yaml.safe_dump(self.recipe.to_dict(), sort_keys=False))
@@ -190,7 +195,7 @@ class Trainer:
         )  # fmt: skip
         tick = time.perf_counter()
         while self.state.step < t.max_steps:
-            self.sampler.set_epoch(epoch)
+            self.loader.set_epoch(epoch)  # Accelerate passes it to the sampler, also when skipping batches
             self.train_set.set_epoch(epoch)
             skip = (self.state.step - epoch * steps_per_epoch) * t.gradient_accumulation_steps
             batches = accelerator.skip_first_batches(self.loader, skip) if skip else self.loader
