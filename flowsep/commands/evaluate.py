@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import torch
+
 from ..errors import RecipeError
 from ..loading import default_model, resolve_device
 from ..metrics import DEFAULT_CLAP_CHECKPOINT
@@ -56,7 +58,6 @@ def run_settings(args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
     from accelerate import PartialState
 
     from ..evaluation import read_benchmark
@@ -65,9 +66,8 @@ def run(args: argparse.Namespace) -> int:
     from ..evaluation.scoring import ItemScorer, MetricSettings, SetScorer
 
     # 1. Read the benchmarks and check that the metrics apply
-    state = PartialState(
-        cpu=not torch.cuda.is_available()
-    )  # without cpu=True, CPU processes would not form a group
+    # (on a machine without CUDA, CPU processes form a gloo group only when PartialState is told cpu=True)
+    state = PartialState(cpu=not torch.cuda.is_available())
     if args.device == "auto" and state.device.type == "cuda":
         args.device = str(state.device)
     benchmarks = [read_benchmark(spec, args.limit) for spec in args.benchmark]

@@ -1,7 +1,7 @@
 """Evaluation: reproducible benchmark folders built from local dataset copies, and ``flowsep evaluate`` runs.
 
 * :mod:`~flowsep.evaluation.benchmark`: the benchmark folder format, :func:`read_benchmark`;
-* :mod:`~flowsep.evaluation.build`: :func:`build_benchmark` (``python -m flowsep.evaluation.build``);
+* :mod:`~flowsep.evaluation.builders`: :func:`build_benchmark` (``python -m flowsep.evaluation.build``);
 * :mod:`~flowsep.evaluation.mixing`, :mod:`~flowsep.evaluation.planning`, :mod:`~flowsep.evaluation.sources`:
   how mixtures are levelled, chosen and read;
 * :mod:`~flowsep.evaluation.runner`, :mod:`~flowsep.evaluation.scoring`, :mod:`~flowsep.evaluation.report`:
@@ -16,7 +16,7 @@ from .benchmark import (
     read_benchmark,
     resolve_benchmark,
 )
-from .build import KINDS, BuildSpec, build_benchmark
+from .builders import KINDS, BuildSpec, build_benchmark
 from .mixing import ClipLoader, Levels, MixturePlan, mix
 from .planning import random_plans
 

@@ -81,7 +81,7 @@ def random_plans(
     """
     pool = usable_pool(records, loader, seed, pool_size)
     if count > len(pool):
-        warnings.warn(f"{count} mixtures from {len(pool)} clips: targets repeat", stacklevel=2)
+        warnings.warn(f"{count} mixtures from {len(pool)} clips: targets repeat", stacklevel=1)
     targets: list[ClipRecord] = []
     for index in range(count):
         if not targets:

@@ -216,12 +216,10 @@ def process_jobs(
                     save_audio(run.output(job), estimate, rate, subtype="FLOAT")
                 timings = [{"seconds": seconds, "nfe": nfe}] * len(batch)
                 separated += len(batch)
-            else:  # the mixture, or a cached output: scored from its file
-                waves = [read_audio_file(run.estimate_path(job)) for job in batch]
-                estimates, rate = [torch.from_numpy(wave.mean(axis=0)) for wave, _ in waves], waves[0][1]
-                timings = [
-                    {key: rows.get(job.key, {}).get(key) for key in ("seconds", "nfe")} for job in batch
-                ]
+            else:  # the mixture, or a cached output (alone in its batch): scored from its file
+                wave, rate = read_audio_file(run.estimate_path(first))  # (C, T)
+                estimates = [torch.from_numpy(wave.mean(axis=0))]
+                timings = [{key: rows.get(first.key, {}).get(key) for key in ("seconds", "nfe")}]
             for job, estimate, timing in zip(batch, estimates, timings):
                 row = {"benchmark": job.benchmark.name, "system": job.system.name, "steps": job.system.steps,
                        "id": job.item.id, "query": job.item.query, "snr_db": job.item.snr_db} | timing  # fmt: skip
