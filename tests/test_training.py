@@ -14,9 +14,9 @@ from safetensors.torch import load_file
 
 from flowsep import FlowSepPipeline
 from flowsep.errors import RecipeError
+from flowsep.testing import tiny_components
 from flowsep.train import add_arguments, main, overrides_from_args
 from flowsep.training import FlowMatchingObjective, load_recipe
-from flowsep.testing import tiny_components
 from flowsep.training.toy_corpus import make_toy_corpus
 
 RECIPES = Path(__file__).resolve().parents[1] / "recipes" / "tiny"
@@ -43,7 +43,12 @@ def corpus(tmp_path_factory):
 
 def flow_overrides(corpus: dict, vae: Path) -> dict:
     data = {key: value for key, value in corpus.items() if key.startswith("data.")}
-    return {**data, "flow.vae": str(vae / "vae"), "flow.text_encoder": corpus["text_encoder"], "model.text_embed_dim": 32}
+    return {
+        **data,
+        "flow.vae": str(vae / "vae"),
+        "flow.text_encoder": corpus["text_encoder"],
+        "model.text_embed_dim": 32,
+    }
 
 
 def data_overrides(corpus: dict) -> dict:
@@ -51,7 +56,9 @@ def data_overrides(corpus: dict) -> dict:
 
 
 def sets(overrides: dict) -> list[str]:
-    return [arg for key, value in overrides.items() for arg in ("--set", f"{key}={yaml.safe_dump(value).strip()}")]
+    return [
+        arg for key, value in overrides.items() for arg in ("--set", f"{key}={yaml.safe_dump(value).strip()}")
+    ]
 
 
 def train(recipe: str, output_dir: Path, overrides: dict, *flags: str) -> Path:
@@ -93,7 +100,12 @@ def test_every_stage_writes_loadable_folders(stages):
 def test_assembled_pipeline_separates(stages, mixture_wav):
     pipe = FlowSepPipeline.from_pretrained(stages["pipeline"])
     pipe.set_progress_bar_config(disable=True)
-    out = pipe("a steady high beep", str(mixture_wav), num_inference_steps=2, generator=torch.Generator().manual_seed(0))
+    out = pipe(
+        "a steady high beep",
+        str(mixture_wav),
+        num_inference_steps=2,
+        generator=torch.Generator().manual_seed(0),
+    )
     assert out.audios.shape == (1, 24000) and out.sample_rate == 16000
     assert torch.isfinite(torch.as_tensor(out.audios)).all()
     assert pipe.vae.config.scaling_factor == pytest.approx(
@@ -111,10 +123,14 @@ def test_resume_is_exact(stages, corpus, tmp_path):
     parts = train("flow.yaml", tmp_path / "parts", overrides, "--max-steps", "3")
     assert not (parts / "checkpoints" / "checkpoint-4").exists()
     train("flow.yaml", parts, overrides, "--max-steps", "4", "--resume", "latest")
-    raw = {run: load_file(run / "checkpoints" / "checkpoint-4" / "model.safetensors") for run in (whole, parts)}
+    raw = {
+        run: load_file(run / "checkpoints" / "checkpoint-4" / "model.safetensors") for run in (whole, parts)
+    }
     step3 = load_file(whole / "checkpoints" / "checkpoint-3" / "model.safetensors")
     assert any(not torch.equal(step3[key], raw[whole][key]) for key in step3)  # step 4 moved the weights
-    ema = {run: load_file(run / "transformer" / "diffusion_pytorch_model.safetensors") for run in (whole, parts)}
+    ema = {
+        run: load_file(run / "transformer" / "diffusion_pytorch_model.safetensors") for run in (whole, parts)
+    }
     for weights in (raw, ema):
         for key in weights[whole]:
             torch.testing.assert_close(weights[parts][key], weights[whole][key], rtol=1e-5, atol=1e-6)
@@ -122,7 +138,11 @@ def test_resume_is_exact(stages, corpus, tmp_path):
 
 def test_latent_cache_trains_and_refuses_other_settings(stages, corpus, tmp_path, capsys):
     cache = tmp_path / "cache"
-    overrides = {**flow_overrides(corpus, stages["vae"]), "flow.cache_dir": str(cache), "trainer.validation_steps": 0}
+    overrides = {
+        **flow_overrides(corpus, stages["vae"]),
+        "flow.cache_dir": str(cache),
+        "trainer.validation_steps": 0,
+    }
     train("flow.yaml", tmp_path / "run", overrides)
     assert len(list((cache / "epoch-000").glob("*.safetensors"))) == 6
     assert (tmp_path / "run" / "transformer" / "config.json").is_file()
@@ -146,6 +166,16 @@ def test_recipe_unknown_key_is_named(tmp_path, capsys):
         load_recipe(RECIPES / "vae.yaml", {"trainer.batch_size": "two"})
     with pytest.raises(RecipeError, match="stage"):
         load_recipe(RECIPES / "vae.yaml", {"stage": "diffusion"})
+
+
+def test_shipped_recipes_are_valid():
+    paths = sorted(RECIPES.parent.glob("*/*.yaml"))
+    assert {"paper", "tiny"} <= {path.parent.name for path in paths}
+    stages = {(path.parent.name, load_recipe(path).stage) for path in paths}
+    assert {("paper", stage) for stage in ("vae", "flow", "vocoder", "assemble")} <= stages
+    paper = load_recipe(RECIPES.parent / "paper" / "flow.yaml")
+    assert paper.flow.text_encoder == "google/flan-t5-large" and paper.flow.text_dropout == 0.1
+    assert paper.data.snr_range == (-15.0, 15.0) and paper.data.segment_seconds == 10.24
 
 
 def test_command_line_overrides():
@@ -199,12 +229,18 @@ def test_flow_matching_objective():
 @pytest.mark.slow
 def test_two_processes_over_gloo(stages, corpus, tmp_path):
     """`accelerate launch --multi_gpu --num_processes 2` on a CPU machine: 2 processes, gloo, DDP."""
-    for recipe, overrides in (("flow.yaml", flow_overrides(corpus, stages["vae"])), ("vocoder.yaml", data_overrides(corpus))):
+    for recipe, overrides in (
+        ("flow.yaml", flow_overrides(corpus, stages["vae"])),
+        ("vocoder.yaml", data_overrides(corpus)),
+    ):
         command = [
             sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
             "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "flowsep.train",
             str(RECIPES / recipe), "--output-dir", str(tmp_path / recipe), *sets(overrides),
         ]  # fmt: skip
-        result = subprocess.run(command, capture_output=True, text=True, timeout=600, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+        environment = {**os.environ, "HF_HUB_OFFLINE": "1"}
+        result = subprocess.run(
+            command, capture_output=True, text=True, timeout=600, env=environment, check=False
+        )
         assert result.returncode == 0, result.stderr[-3000:]
         assert "2 processes, MULTI_CPU" in result.stdout + result.stderr

@@ -58,7 +58,9 @@ def assemble(recipe: Recipe) -> Path:
     """Load the stages' folders and write the pipeline to ``recipe.output_dir``. Returns that folder."""
     config = recipe.assemble
     vae = AutoencoderKL.from_pretrained(_folder(config.vae, "vae", "vae"))
-    transformer = FlowSepTransformer.from_pretrained(_folder(config.transformer, "transformer", "transformer"))
+    transformer = FlowSepTransformer.from_pretrained(
+        _folder(config.transformer, "transformer", "transformer")
+    )
     vocoder = None
     if config.vocoder:
         source = Path(config.vocoder)

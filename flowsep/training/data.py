@@ -50,7 +50,11 @@ def build_mixtures(data: DataConfig, train: bool, seed: int) -> MixtureDataset |
             raise RecipeError(f"{manifest}: WebDataset shards cannot be mixed yet; give JSONL/CSV manifests")
         records.extend(read_manifest(manifest, split=split))
     clips = ClipDataset(
-        records, sample_rate=data.mel.sample_rate, segment_seconds=data.segment_seconds, train=train, seed=seed
+        records,
+        sample_rate=data.mel.sample_rate,
+        segment_seconds=data.segment_seconds,
+        train=train,
+        seed=seed,
     )
     return MixtureDataset(
         clips, snr_range=data.snr_range, num_interferers=data.num_interferers, mixture_lufs=data.mixture_lufs
@@ -58,7 +62,12 @@ def build_mixtures(data: DataConfig, train: bool, seed: int) -> MixtureDataset |
 
 
 def make_loader(
-    dataset, batch_size: int, sampler: Sampler, num_workers: int, drop_last: bool = True, collate_fn=collate_batch
+    dataset,
+    batch_size: int,
+    sampler: Sampler,
+    num_workers: int,
+    drop_last: bool = True,
+    collate_fn=collate_batch,
 ) -> DataLoader:
     """A DataLoader over dataset items, batched with :func:`flowsep.data.collate_batch` by default."""
     return DataLoader(
@@ -67,7 +76,9 @@ def make_loader(
     )  # fmt: skip
 
 
-def level(mixture: torch.Tensor, target: torch.Tensor, reference_rms: float) -> tuple[torch.Tensor, torch.Tensor]:
+def level(
+    mixture: torch.Tensor, target: torch.Tensor, reference_rms: float
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Level ``(B, T)`` mixtures as the pipeline does and apply the same gain to the targets."""
     mixture, gain = normalize_mixture(mixture, reference_rms)
     return mixture, target * gain

@@ -29,7 +29,11 @@ def mel_figure(mels: dict[str, torch.Tensor], mel: MelConfig, title: str = "") -
 
 
 def write_example(
-    folder: Path, name: str, mel: MelConfig, waves: dict[str, torch.Tensor], mels: dict[str, torch.Tensor] | None = None
+    folder: Path,
+    name: str,
+    mel: MelConfig,
+    waves: dict[str, torch.Tensor],
+    mels: dict[str, torch.Tensor] | None = None,
 ) -> Figure:
     """Write ``folder/name_<key>.wav`` for each waveform ``(T,)`` and ``folder/name.png`` with their log-mels
     (or the given ``mels``, ``(n_mels, frames)``). Returns the figure."""

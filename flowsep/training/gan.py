@@ -83,7 +83,11 @@ class Discriminators(nn.Module):
         )  # fmt: skip
         with contextlib.redirect_stdout(io.StringIO()):  # the package prints its settings
             self.mpd = module.MultiPeriodDiscriminator(hparams)
-            second = module.MultiResolutionDiscriminator if config.discriminator == "mrd" else module.MultiBandDiscriminator
+            second = (
+                module.MultiResolutionDiscriminator
+                if config.discriminator == "mrd"
+                else module.MultiBandDiscriminator
+            )
             self.spectral = second(hparams)
 
     def forward(self, real: torch.Tensor, fake: torch.Tensor) -> list[tuple]:

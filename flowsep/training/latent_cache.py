@@ -49,13 +49,17 @@ def build_latent_cache(stage, dataset, folder: Path, epochs: int, batch_size: in
         meta_file.write_text(json.dumps(meta, indent=2))
     accelerator.wait_for_everyone()
     if json.loads(meta_file.read_text()) != meta:
-        raise RecipeError(f"flow.cache_dir: {folder} was built from other settings; delete it or pick another folder")
+        raise RecipeError(
+            f"flow.cache_dir: {folder} was built from other settings; delete it or pick another folder"
+        )
     rank, world = accelerator.process_index, accelerator.num_processes
     todo = [
         (epoch, index) for epoch in range(epochs) for index in range(rank, len(dataset), world)
         if not _item_path(folder, epoch, index).is_file()
     ]  # fmt: skip
-    progress = tqdm(total=len(todo), desc="latent cache", disable=not accelerator.is_local_main_process or not todo)
+    progress = tqdm(
+        total=len(todo), desc="latent cache", disable=not accelerator.is_local_main_process or not todo
+    )
     for start in range(0, len(todo), batch_size):
         chunk = todo[start : start + batch_size]
         items = []

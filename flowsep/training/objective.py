@@ -72,7 +72,9 @@ class FlowMatchingObjective:
         batch, device = target_latents.shape[0], target_latents.device
         p_drop = self.text_dropout if text_dropout is None else text_dropout
         noise = torch.randn(target_latents.shape, generator=generator).to(device, target_latents.dtype)
-        sigma = sample_sigmas(batch, self.timestep_sampling, generator, "cpu", self.logit_mean, self.logit_std)
+        sigma = sample_sigmas(
+            batch, self.timestep_sampling, generator, "cpu", self.logit_mean, self.logit_std
+        )
         drop = torch.rand(batch, generator=generator) < p_drop
         sigma, drop = sigma.to(device), drop.to(device)
         x_sigma = interpolate(target_latents, noise, sigma)  # (B, C, T, F)

@@ -161,7 +161,9 @@ class VocoderStageConfig:
     segment_frames: int = 32
     discriminator: str = "mrd"
     mpd_reshapes: list[int] = field(default_factory=lambda: [2, 3, 5, 7, 11])
-    resolutions: list[list[int]] = field(default_factory=lambda: [[1024, 120, 600], [2048, 240, 1200], [512, 50, 240]])
+    resolutions: list[list[int]] = field(
+        default_factory=lambda: [[1024, 120, 600], [2048, 240, 1200], [512, 50, 240]]
+    )
     mbd_fft_sizes: list[int] = field(default_factory=lambda: [2048, 1024, 512])
     discriminator_channel_mult: float = 1.0
     use_spectral_norm: bool = False
@@ -332,15 +334,24 @@ def validate(recipe: Recipe):
     """Cross-field checks that the types cannot express."""
     checks = [
         (recipe.stage in STAGES, f"stage: must be one of {', '.join(STAGES)}, got {recipe.stage!r}"),
-        (recipe.trainer.mixed_precision in ("no", "fp16", "bf16"), "trainer.mixed_precision: no, fp16 or bf16"),
+        (
+            recipe.trainer.mixed_precision in ("no", "fp16", "bf16"),
+            "trainer.mixed_precision: no, fp16 or bf16",
+        ),
         (recipe.trainer.batch_size >= 1, "trainer.batch_size: must be at least 1"),
         (recipe.trainer.gradient_accumulation_steps >= 1, "trainer.gradient_accumulation_steps: at least 1"),
         (recipe.trainer.max_steps >= 0, "trainer.max_steps: must not be negative"),
         (recipe.vae.reconstruction in ("l1", "l2"), "vae.reconstruction: l1 or l2"),
-        (recipe.flow.timestep_sampling in ("uniform", "logit_normal"), "flow.timestep_sampling: uniform or logit_normal"),
+        (
+            recipe.flow.timestep_sampling in ("uniform", "logit_normal"),
+            "flow.timestep_sampling: uniform or logit_normal",
+        ),
         (0.0 <= recipe.flow.text_dropout < 1.0, "flow.text_dropout: must be in [0, 1)"),
         (recipe.vocoder.discriminator in ("mrd", "mbd"), "vocoder.discriminator: mrd or mbd"),
-        (recipe.assemble.scheduler in ("euler", "heun", "midpoint"), "assemble.scheduler: euler, heun or midpoint"),
+        (
+            recipe.assemble.scheduler in ("euler", "heun", "midpoint"),
+            "assemble.scheduler: euler, heun or midpoint",
+        ),
     ]
     for ok, message in checks:
         if not ok:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 from torch.utils.data import Dataset
@@ -45,7 +45,9 @@ class StageTask:
     def valid_dataset(self) -> Dataset | None:
         return build_mixtures(self.recipe.data, train=False, seed=self.recipe.seed)
 
-    def training_step(self, batch: dict, models: dict, optimize: Optimize, generator: torch.Generator) -> dict:
+    def training_step(
+        self, batch: dict, models: dict, optimize: Optimize, generator: torch.Generator
+    ) -> dict:
         """Compute the losses of one micro-batch and call ``optimize(name, loss)`` for each model to update.
 
         Returns scalar tensors to log; ``"loss"`` is shown on the progress bar.

@@ -60,7 +60,9 @@ class FlowStage(StageTask):
         self.text_encoder = encoder.to(self.device, weight_dtype)
         self.vocoder = None
         if config.vocoder:
-            self.vocoder = BigVGANVocoder.from_pretrained(config.vocoder).to(self.device).eval().requires_grad_(False)
+            self.vocoder = (
+                BigVGANVocoder.from_pretrained(config.vocoder).to(self.device).eval().requires_grad_(False)
+            )
 
     def encode(self, batch: dict) -> dict:
         """Mixtures, targets and captions -> ``target_latents``/``mixture_latents`` ``(B, C, T, F)`` and
@@ -79,13 +81,17 @@ class FlowStage(StageTask):
         config = self.recipe.flow
         if not config.cache_dir:
             return mixtures
-        build_latent_cache(self, mixtures, Path(config.cache_dir), config.cache_epochs, self.recipe.trainer.batch_size)
+        build_latent_cache(
+            self, mixtures, Path(config.cache_dir), config.cache_epochs, self.recipe.trainer.batch_size
+        )
         self.collate = collate_cached
         return LatentCacheDataset(config.cache_dir)
 
     def _inputs(self, batch: dict) -> dict:
         if "target_latents" in batch:
-            return {key: value.to(self.device) for key, value in batch.items() if isinstance(value, torch.Tensor)}
+            return {
+                key: value.to(self.device) for key, value in batch.items() if isinstance(value, torch.Tensor)
+            }
         return self.encode(batch)
 
     def _loss(self, model, batch, generator, text_dropout=None):

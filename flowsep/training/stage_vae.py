@@ -77,11 +77,13 @@ class VAEStage(StageTask):
         figures = {}
         vae = models["vae"].vae
         for index, item in enumerate(items):
-            mixture, target = level(item["mixture"][None], item["target"][None], self.recipe.data.reference_rms)
+            mixture, _ = level(item["mixture"][None], item["target"][None], self.recipe.data.reference_rms)
             image = mel_image(mixture.to(device), self.mel)
             reconstruction = vae.decode(vae.encode(image).latent_dist.mode()).sample
             mels = {"input": image_to_mel(image)[0], "reconstruction": image_to_mel(reconstruction)[0]}
-            figures[f"vae-{index}"] = write_example(folder, f"item{index}", self.mel, {"mixture": mixture[0]}, mels)
+            figures[f"vae-{index}"] = write_example(
+                folder, f"item{index}", self.mel, {"mixture": mixture[0]}, mels
+            )
         return figures
 
     @torch.no_grad()
@@ -97,7 +99,11 @@ class VAEStage(StageTask):
             if index >= self.recipe.vae.scaling_batches:
                 break
             latents = vae.encode(self._images(batch).to(vae.dtype)).latent_dist.mode().double()
-            total, total_sq, count = total + latents.sum().item(), total_sq + latents.pow(2).sum().item(), count + latents.numel()
+            total, total_sq, count = (
+                total + latents.sum().item(),
+                total_sq + latents.pow(2).sum().item(),
+                count + latents.numel(),
+            )
         variance = total_sq / count - (total / count) ** 2
         return float(1.0 / max(variance, 1e-12) ** 0.5)
 

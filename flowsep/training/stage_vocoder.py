@@ -34,7 +34,9 @@ class VocoderStage(StageTask):
     def build_models(self) -> dict:
         generator = build_component(BigVGANVocoder, self.recipe)
         if generator.config.num_mels != self.mel.n_mels or generator.config.hop_size != self.mel.hop_length:
-            raise RecipeError("model: the vocoder's num_mels/hop_size differ from data.mel's n_mels/hop_length")
+            raise RecipeError(
+                "model: the vocoder's num_mels/hop_size differ from data.mel's n_mels/hop_length"
+            )
         crop = self.recipe.vocoder.segment_frames * self.mel.hop_length
         if crop > round(self.recipe.data.segment_seconds * self.mel.sample_rate):
             raise RecipeError(f"vocoder.segment_frames: {crop} samples do not fit in data.segment_seconds")
@@ -63,7 +65,9 @@ class VocoderStage(StageTask):
         real = self._crops(batch, generator)  # (2B, T)
         fake = models["generator"](log_mel_spectrogram(real, self.mel))  # (2B, T)
         # 1. discriminators
-        loss_d = discriminator_objective(models["discriminator"](real.unsqueeze(1), fake.detach().unsqueeze(1)))
+        loss_d = discriminator_objective(
+            models["discriminator"](real.unsqueeze(1), fake.detach().unsqueeze(1))
+        )
         optimize("discriminator", loss_d)
         # 2. generator, through the bare discriminators with their weights frozen
         discriminators = self.accelerator.unwrap_model(models["discriminator"])

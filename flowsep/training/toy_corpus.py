@@ -50,7 +50,11 @@ def synthesize(kind: str, seconds: float, sample_rate: int, rng: np.random.Gener
 
 
 def make_toy_corpus(
-    out_dir: str | Path, clips_per_sound: int = 3, seconds: float = 1.0, sample_rate: int = 16000, seed: int = 0
+    out_dir: str | Path,
+    clips_per_sound: int = 3,
+    seconds: float = 1.0,
+    sample_rate: int = 16000,
+    seed: int = 0,
 ) -> tuple[Path, Path]:
     """Write the corpus; the last clip of each sound goes to the validation split.
 
@@ -72,7 +76,9 @@ def make_toy_corpus(
 
 
 def main(argv: list[str] | None = None):
-    parser = argparse.ArgumentParser(prog="python -m flowsep.training.toy_corpus", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m flowsep.training.toy_corpus", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("out_dir")
     parser.add_argument("--clips-per-sound", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=1.0)

@@ -94,6 +94,17 @@ class Trainer:
         """dtype of the frozen models: bf16 under bf16 mixed precision, float32 otherwise (T5 overflows in fp16)."""
         return torch.bfloat16 if self.accelerator.mixed_precision == "bf16" else torch.float32
 
+    def _optimizer(self, model: torch.nn.Module) -> torch.optim.AdamW:
+        t = self.recipe.trainer
+        betas = (t.adam_beta1, t.adam_beta2)
+        return torch.optim.AdamW(
+            model.parameters(),
+            lr=t.learning_rate,
+            betas=betas,
+            eps=t.adam_epsilon,
+            weight_decay=t.weight_decay,
+        )
+
     def _setup(self):
         recipe, t, accelerator = self.recipe, self.recipe.trainer, self.accelerator
         set_seed(recipe.seed)
@@ -105,18 +116,16 @@ class Trainer:
         self.task.setup(accelerator, self.weight_dtype)
         train_set = self.task.train_dataset()
         sampler = EpochSampler(len(train_set), recipe.seed)
-        loader = make_loader(train_set, t.batch_size, sampler, recipe.data.num_workers, collate_fn=self.task.collate)
+        loader = make_loader(
+            train_set, t.batch_size, sampler, recipe.data.num_workers, collate_fn=self.task.collate
+        )
         if len(loader) == 0:
             raise ValueError(f"{len(train_set)} training items make no batch of {t.batch_size}")
-        optimizers = {
-            name: torch.optim.AdamW(
-                model.parameters(), lr=t.learning_rate, betas=(t.adam_beta1, t.adam_beta2),
-                eps=t.adam_epsilon, weight_decay=t.weight_decay,
-            )  # fmt: skip
-            for name, model in models.items()
-        }
+        optimizers = {name: self._optimizer(model) for name, model in models.items()}
         schedulers = {
-            name: get_scheduler(t.lr_scheduler, opt, num_warmup_steps=t.lr_warmup_steps, num_training_steps=t.max_steps)
+            name: get_scheduler(
+                t.lr_scheduler, opt, num_warmup_steps=t.lr_warmup_steps, num_training_steps=t.max_steps
+            )
             for name, opt in optimizers.items()
         }
         names = list(models)
@@ -129,7 +138,9 @@ class Trainer:
         valid_set = self.task.valid_dataset()
         self.valid_set, self.valid_loader = valid_set, None
         if valid_set is not None and t.validation_steps:
-            valid_loader = make_loader(valid_set, t.batch_size, EpochSampler(len(valid_set), shuffle=False), 0, False)
+            valid_loader = make_loader(
+                valid_set, t.batch_size, EpochSampler(len(valid_set), shuffle=False), 0, False
+            )
             self.valid_loader = accelerator.prepare(valid_loader)
         self.ema = None
         if t.use_ema and self.task.ema_model:
@@ -160,7 +171,9 @@ class Trainer:
             return
         path = find_checkpoint(self.output_dir / "checkpoints", resume)
         if path is None:
-            self.accelerator.print(f"no checkpoint in {self.output_dir / 'checkpoints'}: starting from scratch")
+            self.accelerator.print(
+                f"no checkpoint in {self.output_dir / 'checkpoints'}: starting from scratch"
+            )
             return
         self.accelerator.print(f"resuming from {path}")
         self.accelerator.load_state(str(path))
@@ -183,7 +196,9 @@ class Trainer:
         )
         if accelerator.is_main_process:
             self.output_dir.mkdir(parents=True, exist_ok=True)
-            (self.output_dir / "recipe.yaml").write_text(yaml.safe_dump(self.recipe.to_dict(), sort_keys=False))
+            (self.output_dir / "recipe.yaml").write_text(
+                yaml.safe_dump(self.recipe.to_dict(), sort_keys=False)
+            )
         if t.log_with:
             accelerator.init_trackers(f"flowsep-{self.recipe.stage}", config=_flat(self.recipe.to_dict()))
         steps_per_epoch = math.ceil(len(self.loader) / t.gradient_accumulation_steps)
@@ -201,7 +216,9 @@ class Trainer:
             batches = accelerator.skip_first_batches(self.loader, skip) if skip else self.loader
             micro = 0
             for batch in batches:
-                generator = step_generator(self.recipe.seed, self.state.step, micro, accelerator.process_index)
+                generator = step_generator(
+                    self.recipe.seed, self.state.step, micro, accelerator.process_index
+                )
                 with accelerator.accumulate(*self.models.values()):
                     logs = self.task.training_step(batch, self.models, self.optimize, generator)
                 micro += 1
@@ -212,12 +229,17 @@ class Trainer:
                 if self.ema is not None:
                     self.ema.step(self.unwrapped[self.task.ema_model].parameters())
                 now = time.perf_counter()
-                logs = {key: accelerator.reduce(value.detach().float(), "mean").item() for key, value in logs.items()}
+                logs = {
+                    key: accelerator.reduce(value.detach().float(), "mean").item()
+                    for key, value in logs.items()
+                }
                 logs["samples_per_second"] = samples_per_step / max(now - tick, 1e-9)
                 logs["lr"] = next(iter(self.schedulers.values())).get_last_lr()[0]
                 tick = now
                 progress.update()
-                progress.set_postfix(loss=f"{logs.get('loss', 0.0):.4f}", sps=f"{logs['samples_per_second']:.1f}")
+                progress.set_postfix(
+                    loss=f"{logs.get('loss', 0.0):.4f}", sps=f"{logs['samples_per_second']:.1f}"
+                )
                 accelerator.log({f"train/{key}": value for key, value in logs.items()}, step=self.state.step)
                 if t.checkpointing_steps and self.state.step % t.checkpointing_steps == 0:
                     self._checkpoint()
@@ -260,7 +282,10 @@ class Trainer:
             for key, value in self.task.validation_step(batch, models, generator).items():
                 totals[key] = totals.get(key, 0.0) + value.detach().float()
             count += 1
-        logs = {f"valid/{key}": accelerator.reduce(value / max(count, 1), "mean").item() for key, value in totals.items()}
+        logs = {
+            f"valid/{key}": accelerator.reduce(value / max(count, 1), "mean").item()
+            for key, value in totals.items()
+        }
         accelerator.log(logs, step=self.state.step)
         if accelerator.is_main_process and t.validation_samples:
             items = [self.valid_set[i] for i in range(min(t.validation_samples, len(self.valid_set)))]
