@@ -2,6 +2,8 @@
 
 import csv
 import json
+import os
+import subprocess
 import sys
 import types
 
@@ -14,7 +16,9 @@ from test_metrics import tiny_clap  # noqa: F401  (the metrics tests' tiny rando
 from flowsep.audio import loudness_lufs
 from flowsep.cli import main
 from flowsep.data import ClipRecord, write_manifest
+from flowsep.data.manifest import ManifestError
 from flowsep.evaluation import BuildSpec, build_benchmark, read_benchmark
+from flowsep.evaluation.build import main as build_main
 from flowsep.pipelines import FlowSepPipeline
 
 SR = 16000
@@ -123,8 +127,11 @@ def test_esc50_layout(tmp_path):
             write_clip(
                 root / "audio" / name, "sine" if index % 2 else "noise", 200.0 * (index + 1), index, 5.0
             )
-    manifest = build(root, tmp_path / "esc50", kind="esc50", count=4)
-    rows = read_rows(manifest)
+    assert (
+        build_main(["esc50", str(root), str(tmp_path / "esc50"), "--count", "4", "--segment-seconds", "1"])
+        == 0
+    )
+    rows = read_rows(tmp_path / "esc50" / "manifest.jsonl")
     labels = {f"esc50-{name[:-4]}": category for name, category in meta}
     assert sorted(row["target_id"] for row in rows) == sorted(
         labels
@@ -152,7 +159,7 @@ def test_audiocaps_layout_keeps_caption_keywords_apart(tmp_path):
         assert row["captions"] == [captions[target.removeprefix("audiocaps-")]]
 
 
-def test_dcase_layouts_and_reference_free_sets(saved_tiny_pipe, tmp_path, capsys):
+def test_dcase_layouts_and_reference_free_sets(saved_tiny_pipe, tmp_path, capsys, monkeypatch):
     root = tmp_path / "dcase"
     for index, name in enumerate(("a", "b", "c")):
         write_clip(root / "lass_validation" / f"{name}.wav", "sine", 300.0 * (index + 1), index, 1.0)
@@ -161,6 +168,10 @@ def test_dcase_layouts_and_reference_free_sets(saved_tiny_pipe, tmp_path, capsys
     )
     rows = read_rows(build(root, tmp_path / "validation", kind="dcase2024-validation"))
     assert [(row["snr_db"], row["captions"][0]) for row in rows] == [(5.0, "a dog barks"), (-3.0, "rain")]
+    monkeypatch.setenv("FLOWSEP_BENCHMARKS", str(tmp_path))
+    assert read_benchmark("validation").items[1].snr_db == -3.0  # a name under $FLOWSEP_BENCHMARKS
+    with pytest.raises(ManifestError, match="fixed set: count"):
+        build(root, tmp_path / "other", kind="dcase2024-validation", count=5)
     write_clip(root / "lass_evaluation_real" / "rec1.wav", "noise", 0.0, 0, 2.0)
     (root / "lass_real_evaluation.csv").write_text("wav,query\nrec1.wav,birds singing\n")
     real = read_benchmark(
@@ -249,7 +260,8 @@ def test_fad_through_evaluate(saved_tiny_pipe, benchmark, tmp_path, monkeypatch)
     (tmp_path / "Cnn14_16k_mAP%3D0.438.pth").touch()
     out = tmp_path / "run"
     code = main(["evaluate", "--model", str(saved_tiny_pipe), "-b", str(benchmark), "-o", str(out), "--steps", "1",
-                 "--metrics", "fad", "--fad-backbone", "pann", "--fad-ckpt-dir", str(tmp_path), "--figures", "0"])  # fmt: skip
+                 "--metrics", "fad", "--fad-backbone", "pann", "--fad-ckpt-dir", str(tmp_path), "--figures", "0",
+                 "--batch-size", "2"])  # fmt: skip
     assert code == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["checkpoints"]["fad"] == "pann"
@@ -274,3 +286,26 @@ def test_clap_scores_through_evaluate(saved_tiny_pipe, benchmark, tiny_clap, tmp
     summary = json.loads((out / "summary.json").read_text())
     assert summary["checkpoints"] == {"clap": str(tiny_clap)}
     assert "tiny CLAPScore_A ↑" in (out / "results.md").read_text()
+
+
+@pytest.mark.slow
+def test_two_processes_split_the_items(saved_tiny_pipe, benchmark, tmp_path):
+    """`accelerate launch --multi_gpu --num_processes 2` on a CPU machine: each process scores its share."""
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "flowsep.cli",
+               "evaluate", "--model", str(saved_tiny_pipe), "-b", str(benchmark), "-o", str(out), "--steps", "1",
+               "--figures", "0"]  # fmt: skip
+    result = subprocess.run(
+        command,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    shards = {path.name: len(path.read_text().splitlines()) for path in (out / "rows").glob("*.jsonl")}
+    assert shards == {"rank0.jsonl": 3, "rank1.jsonl": 3}
+    with open(out / "items.csv") as handle:
+        assert len(list(csv.DictReader(handle))) == 6
