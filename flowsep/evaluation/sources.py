@@ -110,13 +110,11 @@ def dcase_plans(root: str | os.PathLike, csv_path: str | os.PathLike | None = No
         if None in found.values():
             continue
         query = _column(row, ("caption", "query"), path)
-        target, interferer = (
-            ClipRecord(f"lass-{names[key]}", str(found[key]), [query if key == "source" else names[key]], source="dcase2024_task9")
-            for key in ("source", "noise")
-        )  # fmt: skip
-        plans.append(
-            MixturePlan(target, interferer, query, Levels(snr_db=float(_column(row, ["snr"], path))))
-        )
+        source, noise = names["source"], names["noise"]
+        target = ClipRecord(f"lass-{source}", str(found["source"]), [query], source="dcase2024_task9")
+        interferer = ClipRecord(f"lass-{noise}", str(found["noise"]), [noise], source="dcase2024_task9")
+        snr = float(_column(row, ["snr"], path))
+        plans.append(MixturePlan(target, interferer, query, Levels(snr_db=snr)))
     if missing:
         raise _missing_error("dcase2024_task9", missing, 2 * len(rows), root)
     return plans
