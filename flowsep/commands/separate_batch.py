@@ -58,7 +58,7 @@ def register(subparsers):
 def run(args: argparse.Namespace) -> int:
     from accelerate import PartialState
 
-    state = PartialState()
+    state = PartialState(cpu=not torch.cuda.is_available())  # CPU processes join one gloo group too
     source, out_dir = Path(args.input), Path(args.output_dir)
     if not source.exists():
         raise AudioInputError(f"input not found: {source}")
