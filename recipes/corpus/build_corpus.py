@@ -7,7 +7,13 @@ Usage::
 Stages (each skips finished work on a rerun): fetch and unpack the packages into ``<out>/.cache``, render
 soundfont clips, drum patterns and speech, condition every item into 16 kHz clips under ``<out>/audio``, then
 remove near-duplicates, split by recording and write ``manifest.jsonl``, ``{train,valid,test}.jsonl``,
-``paraphrases.json``, ``summary.json`` and ``SOURCES.md``.
+``paraphrases.json``, ``summary.json``, ``duplicates.jsonl`` and ``SOURCES.md``.
+
+Manifest rows follow :mod:`flowsep.data` (``id, audio, captions, labels, duration, split, source, license``;
+``labels`` is ``[class]`` or ``[class, subject]``) plus: ``recording`` (clips sharing it come from one recording
+and are always in the same split), ``subject``, ``active_fraction``, ``orig_sample_rate``, ``description`` and
+``credit`` where the package has them, and on valid/test rows ``paraphrase_captions`` (held-out phrasings that
+no training caption uses; ``paraphrases.json`` lists them per class/subject).
 """
 
 from __future__ import annotations
@@ -20,9 +26,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # makes `corpus` importable as a package
 
-from corpus import curate, fetch, render, sources, speech  # noqa: E402
-from corpus.drumkits import drumkit_items  # noqa: E402
-from corpus.soundfonts import soundfont_items  # noqa: E402
+from corpus import curate, fetch, render, sources, speech
+from corpus.drumkits import drumkit_items
+from corpus.soundfonts import soundfont_items
 
 ESPEAK_MALE, ESPEAK_FEMALE = 80, 40  # utterances
 ASTERISK_PER_LANGUAGE = 30
@@ -37,8 +43,9 @@ def collect_items(roots: dict[str, Path], cache: Path, seed: int, workers: int) 
     items += drumkit_items(roots["hydrogen-drumkits"], cache, DRUM_PATTERNS_PER_KIT, seed)
     items += speech.espeak_items(cache, ESPEAK_MALE, ESPEAK_FEMALE, seed)
     items += speech.asterisk_items(roots, ASTERISK_PER_LANGUAGE, seed)
-    items += speech.tuxpaint_speech_items(roots["tuxpaint-stamps-default"], TUXPAINT_SPEECH_CHUNKS,
-                                          TUXPAINT_SPEECH_PER_CHUNK, seed)
+    items += speech.tuxpaint_speech_items(
+        roots["tuxpaint-stamps-default"], TUXPAINT_SPEECH_CHUNKS, TUXPAINT_SPEECH_PER_CHUNK, seed
+    )
     ids = Counter(item.id for item in items)
     duplicated = [i for i, n in ids.items() if n > 1]
     if duplicated:
@@ -49,12 +56,19 @@ def collect_items(roots: dict[str, Path], cache: Path, seed: int, workers: int) 
 def sources_markdown(summary: dict, versions: dict[str, str], rows: list[dict]) -> str:
     """SOURCES.md: licence, credit and share of every package, and the per-file credits that packages carry."""
     known = fetch.PACKAGES | fetch.GENERATED
-    lines = ["# Sources of the Debian corpus", "",
-             "Built at run time by `recipes/corpus/build_corpus.py`; the audio is never committed.", "",
-             "| source | version | licence | credit | clips | hours |", "|---|---|---|---|---|---|"]
+    lines = [
+        "# Sources of the Debian corpus",
+        "",
+        "Built at run time by `recipes/corpus/build_corpus.py`; the audio is never committed.",
+        "",
+        "| source | version | licence | credit | clips | hours |",
+        "|---|---|---|---|---|---|",
+    ]
     for name, entry in summary["sources"].items():
-        lines.append(f"| {name} | {versions.get(name, '-')} | {known[name].license} | {known[name].credit} | "
-                     f"{entry['clips']} | {entry['hours']:.2f} |")
+        lines.append(
+            f"| {name} | {versions.get(name, '-')} | {known[name].license} | {known[name].credit} | "
+            f"{entry['clips']} | {entry['hours']:.2f} |"
+        )
     credits = sorted({(r["source"], r["credit"]) for r in rows if r.get("credit")})
     if credits:
         lines += ["", "## Per-file credits", ""] + [f"- {source}: {credit}" for source, credit in credits]
@@ -66,7 +80,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("data/debian-corpus"))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=2, help="parallel processes for rendering and clips")
-    parser.add_argument("--no-install", action="store_true", help="print the apt-get command instead of running it")
+    parser.add_argument(
+        "--no-install", action="store_true", help="print the apt-get command instead of running it"
+    )
     args = parser.parse_args(argv)
     out, cache, clock = args.out, args.out / ".cache", time.time()
     timings = {}

@@ -18,15 +18,21 @@ from .labels import captions_for, paraphrases_for
 
 SPLITS = {"train": 0.8, "valid": 0.1, "test": 0.1}
 DUPLICATE_COSINE = 0.85
-FP_BANDS, FP_HOP, FP_FRAMES, FP_MAX_LAG = 24, 1024, 48, 8  # fingerprint: 24 mel bands x 3.1 s, lags up to 0.5 s
+FP_BANDS, FP_HOP, FP_FRAMES, FP_MAX_LAG = (
+    24,
+    1024,
+    48,
+    8,
+)  # fingerprint: 24 mel bands x 3.1 s, lags up to 0.5 s
 
 
 def fingerprint(wave: np.ndarray, sample_rate: int = 16000) -> np.ndarray:
     """Log-mel pattern (dB, 50 dB range) of the first ~3.6 s: ``(bands, frames + max_lag)``."""
     length = (FP_FRAMES + FP_MAX_LAG - 1) * FP_HOP + 2048
     wave = np.pad(wave[:length], (0, max(0, length - len(wave))))
-    mel = librosa.feature.melspectrogram(y=wave, sr=sample_rate, n_fft=2048, hop_length=FP_HOP, n_mels=FP_BANDS,
-                                         fmax=5500, center=False)
+    mel = librosa.feature.melspectrogram(
+        y=wave, sr=sample_rate, n_fft=2048, hop_length=FP_HOP, n_mels=FP_BANDS, fmax=5500, center=False
+    )
     db = 10 * np.log10(mel + 1e-10)
     return np.maximum(db, db.max() - 50.0)[:, : FP_FRAMES + FP_MAX_LAG].astype(np.float32)
 
@@ -39,7 +45,7 @@ def _windows(patterns: np.ndarray, lag: int) -> np.ndarray:
     original, while two different sounds with a similar spectrum (two rains) or a similar loudness envelope
     (two short events followed by silence) do not.
     """
-    win = patterns[:, :, lag: lag + FP_FRAMES]
+    win = patterns[:, :, lag : lag + FP_FRAMES]
     win = win - win.mean(axis=1, keepdims=True)
     flat = np.diff(win, axis=2).reshape(len(win), -1)
     return flat / (np.linalg.norm(flat, axis=1, keepdims=True) + 1e-8)
@@ -85,7 +91,7 @@ def split_recordings(clips_per_recording: dict[str, int], seed: int, key: str = 
     for split, recording in zip(required, recordings):
         assignment[recording] = split
         filled[split] += clips_per_recording[recording]
-    for recording in reversed(recordings[len(required):]):
+    for recording in reversed(recordings[len(required) :]):
         split = max(SPLITS, key=lambda s: SPLITS[s] * total - filled[s])
         assignment[recording] = split
         filled[split] += clips_per_recording[recording]
@@ -99,12 +105,19 @@ def build_rows(results: list[dict], licenses: dict[str, str], seed: int) -> list
         item = result["item"]
         for clip in result["clips"]:
             row = {
-                "id": clip["id"], "audio": clip["audio"],
-                "captions": captions_for(clip["id"], item["label"], item["subject"], item["description"], seed),
+                "id": clip["id"],
+                "audio": clip["audio"],
+                "captions": captions_for(
+                    clip["id"], item["label"], item["subject"], item["description"], seed
+                ),
                 "labels": [item["label"]] + ([item["subject"]] if item["subject"] else []),
-                "duration": clip["duration"], "source": item["source"], "license": licenses[item["source"]],
-                "recording": item["recording"], "subject": item["subject"],
-                "active_fraction": clip["active_fraction"], "orig_sample_rate": clip["orig_sample_rate"],
+                "duration": clip["duration"],
+                "source": item["source"],
+                "license": licenses[item["source"]],
+                "recording": item["recording"],
+                "subject": item["subject"],
+                "active_fraction": clip["active_fraction"],
+                "orig_sample_rate": clip["orig_sample_rate"],
             }
             if item["description"]:
                 row["description"] = item["description"]
@@ -114,11 +127,24 @@ def build_rows(results: list[dict], licenses: dict[str, str], seed: int) -> list
     return sorted(rows, key=lambda r: (r["source"], r["id"]))
 
 
+def clip_fingerprints(rows: list[dict], out: Path) -> np.ndarray:
+    """Fingerprints of the rows' clips, ``(N, bands, frames)``; cached in ``.cache/fingerprints.npz`` by file."""
+    cache_path = out / ".cache" / "fingerprints.npz"
+    cached = dict(np.load(cache_path)) if cache_path.exists() else {}
+    current = {}
+    for row in tqdm(rows, desc="fingerprints", unit="clip"):
+        path = out / row["audio"]
+        key = f"{row['audio']}@{path.stat().st_mtime_ns}"
+        current[key] = cached[key] if key in cached else fingerprint(load_audio(path).numpy())
+    tmp = cache_path.with_suffix(".part.npz")
+    np.savez(tmp, **current)
+    tmp.rename(cache_path)
+    return np.stack(list(current.values()))
+
+
 def deduplicate(rows: list[dict], out: Path) -> tuple[list[dict], list[dict]]:
     """Drop near-duplicate clips (kept: the first in source/id order). Returns ``(kept, dropped)``."""
-    patterns = np.stack([fingerprint(load_audio(out / r["audio"]).numpy())
-                         for r in tqdm(rows, desc="fingerprints", unit="clip")])
-    twins = find_duplicates(patterns)
+    twins = find_duplicates(clip_fingerprints(rows, out))
     dropped = [rows[i] | {"duplicate_of": rows[j]["id"]} for i, j in sorted(twins.items())]
     return [r for i, r in enumerate(rows) if i not in twins], dropped
 
@@ -141,7 +167,9 @@ def summarize(rows: list[dict], dropped: dict[str, int]) -> dict:
     """Clips per class and split, recordings and hours per class, clips and hours per source."""
     classes: dict[str, dict] = {}
     for row in rows:
-        entry = classes.setdefault(row["labels"][0], {s: 0 for s in SPLITS} | {"recordings": set(), "hours": 0.0})
+        entry = classes.setdefault(
+            row["labels"][0], {s: 0 for s in SPLITS} | {"recordings": set(), "hours": 0.0}
+        )
         entry[row["split"]] += 1
         entry["recordings"].add(row["recording"])
         entry["hours"] += row["duration"] / 3600
@@ -154,19 +182,28 @@ def summarize(rows: list[dict], dropped: dict[str, int]) -> dict:
         entry["hours"] += row["duration"] / 3600
     for entry in sources.values():
         entry["hours"] = round(entry["hours"], 3)
-    return {"clips": len(rows), "hours": round(sum(r["duration"] for r in rows) / 3600, 3),
-            "splits": dict(Counter(r["split"] for r in rows)), "classes": dict(sorted(classes.items())),
-            "sources": dict(sorted(sources.items())), "dropped": dropped}
+    return {
+        "clips": len(rows),
+        "hours": round(sum(r["duration"] for r in rows) / 3600, 3),
+        "splits": dict(Counter(r["split"] for r in rows)),
+        "classes": dict(sorted(classes.items())),
+        "sources": dict(sorted(sources.items())),
+        "dropped": dropped,
+    }
 
 
 def format_summary(summary: dict) -> str:
     """The summary as two plain-text tables."""
     lines = [f"{'class':16s} {'train':>6s} {'valid':>6s} {'test':>6s} {'recs':>5s} {'hours':>6s}"]
     for label, e in summary["classes"].items():
-        lines.append(f"{label:16s} {e['train']:6d} {e['valid']:6d} {e['test']:6d} {e['recordings']:5d} {e['hours']:6.2f}")
+        lines.append(
+            f"{label:16s} {e['train']:6d} {e['valid']:6d} {e['test']:6d} {e['recordings']:5d} {e['hours']:6.2f}"
+        )
     s = summary["splits"]
-    lines.append(f"{'total':16s} {s.get('train', 0):6d} {s.get('valid', 0):6d} {s.get('test', 0):6d} "
-                 f"{'':5s} {summary['hours']:6.2f}")
+    lines.append(
+        f"{'total':16s} {s.get('train', 0):6d} {s.get('valid', 0):6d} {s.get('test', 0):6d} "
+        f"{'':5s} {summary['hours']:6.2f}"
+    )
     lines += ["", f"{'source':30s} {'clips':>6s} {'hours':>6s}  license"]
     for name, e in summary["sources"].items():
         lines.append(f"{name:30s} {e['clips']:6d} {e['hours']:6.2f}  {e['license']}")
@@ -187,7 +224,9 @@ def write_outputs(out: Path, rows: list[dict], summary: dict, sources_md: str) -
         write_jsonl(out / f"{split}.jsonl", [r for r in rows if r["split"] == split])
     (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     keys = sorted({(r["labels"][0], r["subject"]) for r in rows}, key=str)
-    paraphrases = {f"{label}/{subject}" if subject else label: paraphrases_for(label, subject) for label, subject in keys}
+    paraphrases = {
+        f"{label}/{subject}" if subject else label: paraphrases_for(label, subject) for label, subject in keys
+    }
     (out / "paraphrases.json").write_text(json.dumps(paraphrases, indent=1, ensure_ascii=False) + "\n")
     (out / "SOURCES.md").write_text(sources_md)
 

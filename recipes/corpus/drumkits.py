@@ -60,7 +60,9 @@ def drumkit_items(root: Path, cache: Path, patterns: int, seed: int) -> list[Ite
     items = []
     kits = sorted(p for p in (root / "usr/share/hydrogen/data/drumkits").iterdir() if p.is_dir())
     for kit in tqdm(kits, desc="drum kits", unit="kit"):
-        files = sorted(f for f in kit.iterdir() if f.suffix.lower() in AUDIO and "empty" not in f.stem.lower())
+        files = sorted(
+            f for f in kit.iterdir() if f.suffix.lower() in AUDIO and "empty" not in f.stem.lower()
+        )
         roles, samples = assign_roles(files, rng), {}
         slug = re.sub(r"[^a-z0-9]+", "-", kit.name.lower()).strip("-")
         for k in range(patterns):
@@ -70,6 +72,14 @@ def drumkit_items(root: Path, cache: Path, patterns: int, seed: int) -> list[Ite
                 for old in out_dir.glob(f"{slug}-{k}-*.wav"):
                     old.unlink()
                 save_audio(path, wave, SAMPLE_RATE, subtype="FLOAT")
-            items.append(Item(id=f"hydrogen-{slug}-{k}", label="drums", source="hydrogen-drumkits", files=(path,),
-                              recording=f"hydrogen:{slug}", max_segments=1))
+            items.append(
+                Item(
+                    id=f"hydrogen-{slug}-{k}",
+                    label="drums",
+                    source="hydrogen-drumkits",
+                    files=(path,),
+                    recording=f"hydrogen:{slug}",
+                    max_segments=1,
+                )
+            )
     return items

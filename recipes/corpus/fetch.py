@@ -26,28 +26,45 @@ PACKAGES: dict[str, Package] = {
     "fluid-soundfont-gm": Package("MIT", "FluidR3 GM soundfont by Frank Wen and contributors"),
     "fluid-soundfont-gs": Package("MIT", "FluidR3 GS sound effects by Frank Wen and contributors"),
     "timgm6mb-soundfont": Package("GPL-2", "TimGM6mb soundfont by Tim Brechbill"),
-    "asterisk-core-sounds-en-g722": Package("CC-BY-SA-3.0", "Asterisk prompts voiced by Allison Smith (Digium)"),
-    "asterisk-core-sounds-es-g722": Package("CC-BY-SA-3.0", "Asterisk Spanish prompts (Digium)"),
-    "asterisk-core-sounds-fr-g722": Package("CC-BY-SA-3.0", "Asterisk French prompts (Digium)"),
+    "asterisk-core-sounds-en-g722": Package(
+        "CC-BY-SA-3.0", "Asterisk prompts voiced by Allison Smith (Digium)"
+    ),
+    "asterisk-core-sounds-es-g722": Package(
+        "CC-BY-SA-3.0", "Asterisk Spanish prompts voiced by Allison Smith (Digium)"
+    ),
+    "asterisk-core-sounds-fr-g722": Package(
+        "CC-BY-SA-3.0", "Asterisk French (Canada) prompts voiced by June Wallack (Digium)"
+    ),
     "asterisk-moh-opsound-g722": Package(
         "CC-BY-SA-3.0", "Music on hold by Paul Shuler (Macroform), Manolo Camp, Reno Project"
     ),
-    "tuxpaint-stamps-default": Package("GPL-2", "Tux Paint stamps by Bill Kendrick and the Tux Paint contributors"),
+    "tuxpaint-stamps-default": Package(
+        "GPL-2", "Tux Paint stamps by Bill Kendrick and the Tux Paint contributors"
+    ),
     "widelands-data": Package("GPL-2+", "Widelands Development Team"),
     "openttd-opensfx": Package(
-        "CC-BY-3.0 / CC-BY-SA-3.0 / CC0-1.0 (per file)", "OpenSFX authors; each clip's credit is in the .cat entry"
+        "CC-BY-3.0 / CC-BY-SA-3.0 / CC0-1.0 (per file)",
+        "OpenSFX authors; each clip's credit is in the .cat entry",
     ),
     "lincity-ng-data": Package("GPL-2+", "LinCity-NG developers"),
-    "sonic-pi-samples": Package("CC0-1.0 / CC-BY-SA-4.0", "Sonic Pi samples, Sam Aaron and freesound contributors"),
-    "hydrogen-drumkits": Package("GPL-2+", "Hydrogen drum kits by Artemiy Pavlov, Emiliano Grilli and others"),
-    "hedgewars-data": Package("GFDL-1.3 / GPL-2 / CC-BY-SA-3.0", "Hedgewars project (Andrey Korotaev et al.)"),
+    "sonic-pi-samples": Package(
+        "CC0-1.0 / CC-BY-SA-4.0", "Sonic Pi samples, Sam Aaron and freesound contributors"
+    ),
+    "hydrogen-drumkits": Package(
+        "GPL-2+", "Hydrogen drum kits by Artemiy Pavlov, Emiliano Grilli and others"
+    ),
+    "hedgewars-data": Package(
+        "GFDL-1.3 / GPL-2 / CC-BY-SA-3.0", "Hedgewars project (Andrey Korotaev et al.)"
+    ),
     "frozen-bubble-data": Package("GPL-2", "Frozen Bubble team"),
     "sound-theme-freedesktop": Package("GPL-2+ / CC-BY-SA-3.0", "freedesktop.org sound theme contributors"),
 }
 
 GENERATED = {  # tools whose output is in the corpus (nothing of theirs is downloaded as data)
-    "espeak-ng": Package("GPL-3+ (synthesizer; the generated speech is not a copy of its data)",
-                         "speech synthesized with eSpeak NG"),
+    "espeak-ng": Package(
+        "GPL-3+ (the synthesizer's licence)",
+        "speech synthesized with eSpeak NG (the installed Debian package)",
+    ),
 }
 
 TOOLS = {"fluidsynth": "fluidsynth", "espeak-ng": "espeak-ng", "ffmpeg": "ffmpeg"}  # binary -> apt package
@@ -63,7 +80,9 @@ def ensure_tools(install: bool = True) -> None:
         raise SystemExit(f"missing tools; run: sudo {' '.join(command)}")
     print(f"installing {' '.join(missing)} with apt-get")
     subprocess.run(["apt-get", "update", "-qq"], check=True)
-    subprocess.run(command, check=True, env={"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/bin"})
+    subprocess.run(
+        command, check=True, env={"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/bin"}
+    )
 
 
 def fetch_packages(cache: Path, names: list[str] | None = None) -> dict[str, Path]:
@@ -88,9 +107,14 @@ def fetch_packages(cache: Path, names: list[str] | None = None) -> dict[str, Pat
 
 
 def package_versions(cache: Path) -> dict[str, str]:
-    """The Debian version of each downloaded package, read from its .deb file name."""
+    """The Debian version of each downloaded package (from its .deb name) and of each generating tool."""
     versions = {}
     for deb in (cache / "debs").glob("*.deb"):
         name, version = deb.name.split("_")[:2]
         versions[name] = version.replace("%3a", ":")
+    for tool in GENERATED:
+        query = subprocess.run(
+            ["dpkg-query", "-W", "-f=${Version}", tool], check=False, capture_output=True, text=True
+        )
+        versions[tool] = query.stdout.strip() or "-"
     return versions

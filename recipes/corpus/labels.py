@@ -37,11 +37,11 @@ CLASSES: dict[str, Phrases] = {
         "a lady is talking; spoken words from a female speaker; a girl speaks",
     ),
     "laughter": _p(
-        "a person laughing; laughter; someone laughs out loud; a man laughing; laughing voice",
+        "a person laughing; laughter; someone laughs out loud; people laughing; a laughing voice",
         "somebody chuckles and giggles; a burst of human laughter",
     ),
     "crowd": _p(
-        "a crowd of people; crowd noise; many people cheering; a noisy crowd; people clapping and shouting",
+        "a crowd of people; crowd noise; a noisy crowd; a group of people; many people making noise",
         "the murmur of a large audience; a group of people making noise together",
     ),
     "piano": _p(
@@ -49,11 +49,11 @@ CLASSES: dict[str, Phrases] = {
         "keys of a piano being played; a pianist performing a tune",
     ),
     "guitar": _p(
-        "a guitar playing; someone plays the guitar; guitar music; strumming a guitar; guitar notes",
+        "a guitar playing; someone plays the guitar; guitar music; guitar notes; a guitar melody",
         "a guitarist performing; plucked guitar strings",
     ),
     "strings": _p(
-        "string instruments playing; a bowed string instrument; strings playing a melody; orchestral strings",
+        "string instruments playing; a string instrument; strings playing a melody; stringed instrument music",
         "a string section performing; music played with a bow on strings",
     ),
     "brass": _p(
@@ -61,7 +61,7 @@ CLASSES: dict[str, Phrases] = {
         "a tune blown on a brass horn; a brass player performing",
     ),
     "woodwind": _p(
-        "a woodwind instrument playing; a wind instrument plays a melody; woodwind music; a reed instrument",
+        "a woodwind instrument playing; a wind instrument plays a melody; woodwind music; woodwind notes",
         "a tune blown on a woodwind; a woodwind player performing",
     ),
     "organ": _p(
@@ -89,7 +89,7 @@ CLASSES: dict[str, Phrases] = {
         "the song of a small bird; a bird whistling its call",
     ),
     "horse": _p(
-        "a horse; a horse neighing; horse hooves; a horse galloping; horse sounds",
+        "a horse; horse sounds; a horse nearby; noises of a horse",
         "a stallion on the move; the clip-clop of a horse",
     ),
     "farm_animal": _p(
@@ -105,7 +105,7 @@ CLASSES: dict[str, Phrases] = {
         "the drone of small bugs; a bug buzzes around",
     ),
     "water": _p(
-        "water flowing; running water; water splashing; the sound of water; flowing water",
+        "the sound of water; water sounds; water moving; water noises",
         "liquid moving and splashing; a watery sound",
     ),
     "rain": _p(
@@ -125,7 +125,7 @@ CLASSES: dict[str, Phrases] = {
         "a campfire popping; the roar of flames",
     ),
     "vehicle": _p(
-        "a car engine; a car driving by; a vehicle engine running; traffic noise; a motor vehicle",
+        "a vehicle; a motor vehicle; road vehicle noise; a vehicle on the road; a vehicle engine",
         "an automobile on the road; cars and trucks passing",
     ),
     "train": _p(
@@ -149,11 +149,11 @@ CLASSES: dict[str, Phrases] = {
         "the sound of feet walking; a walker's steps",
     ),
     "door": _p(
-        "a door; a door opening; a door creaks; a door slams; a door closing",
+        "a door; door sounds; a door being used; a door moving",
         "someone shutting a door; the hinge of a door",
     ),
     "hammering": _p(
-        "hammering; a hammer hitting; someone hammering; metal being hammered; hammer blows",
+        "hammering; a hammer hitting; someone hammering; hammer strikes; hammer blows",
         "pounding with a hammer; a mallet striking repeatedly",
     ),
     "woodcutting": _p(
@@ -161,11 +161,11 @@ CLASSES: dict[str, Phrases] = {
         "timber being worked; lumber being cut",
     ),
     "machine": _p(
-        "a machine running; machinery; a mechanical device operating; an engine humming; machine noise",
+        "a machine running; machinery; a mechanical device operating; machine noise; a machine at work",
         "an appliance at work; a motorized device",
     ),
     "explosion": _p(
-        "an explosion; a loud bang; gunshots; a blast; a gun firing",
+        "a loud bang; a blast; a bang; an explosive sound; a sharp loud noise",
         "something blows up; shots being fired",
     ),
 }
@@ -186,7 +186,9 @@ SUBJECTS: dict[str, Phrases] = {
     "lion": _p("a lion roaring; a lion roars; roaring of a lion", "a big cat's roar"),
     "tiger": _p("a tiger growling; a tiger roars; growling of a tiger", "a striped big cat snarling"),
     "bear": _p("a bear growling; a bear growls; growling of a bear", "a grizzly grunting"),
-    "elephant": _p("an elephant trumpeting; an elephant trumpets; trumpeting of an elephant", "a pachyderm calling"),
+    "elephant": _p(
+        "an elephant trumpeting; an elephant trumpets; trumpeting of an elephant", "a pachyderm calling"
+    ),
     "monkey": _p("a monkey screeching; monkeys chattering; an ape calling", "a primate hooting"),
     "wolf": _p("a wolf howling; a wolf howls; howling of a wolf", "a coyote yipping at night"),
     "deer": _p("a deer calling; a stag bellowing; a deer bellows", "an elk bugling"),
@@ -201,44 +203,75 @@ SUBJECTS: dict[str, Phrases] = {
     "cuckoo": _p("a cuckoo calling; a cuckoo sings; the call of a cuckoo", "a cuckoo bird going cuckoo"),
     "seagull": _p("a seagull crying; seagulls squawking; a gull calls", "a seabird screeching"),
     "bee": _p("a bee buzzing; bees buzz; buzzing of a bee", "a bumblebee flying"),
-    "mosquito": _p("a mosquito buzzing; a mosquito whines; whining of a mosquito", "a gnat flying near the ear"),
+    "mosquito": _p(
+        "a mosquito buzzing; a mosquito whines; whining of a mosquito", "a gnat flying near the ear"
+    ),
     "crickets": _p("crickets chirping; a cricket chirps; chirping of crickets", "grasshoppers stridulating"),
     # water, vehicles, machines, tools
     "stream": _p("a stream flowing; a babbling brook; a river flowing", "a creek trickling"),
     "waves": _p("waves crashing; ocean waves on the shore; the sea surf", "breakers rolling onto a beach"),
     "bubbles": _p("water bubbling; bubbles rising; liquid bubbling", "a fizzy gurgle"),
     "drips": _p("water dripping; drops of water falling; a dripping tap", "droplets plinking"),
-    "splash": _p("a splash of water; something splashes into water; splashing", "an object plunging into water"),
+    "splash": _p(
+        "a splash of water; something splashes into water; splashing", "an object plunging into water"
+    ),
     "toilet": _p("a toilet flushing; a toilet flush; flushing of a toilet", "a lavatory being flushed"),
     "car": _p("a car engine running; a car drives past; a car accelerating", "an automobile revving"),
     "traffic": _p("road traffic; cars passing on a street; traffic on a busy road", "a highway full of cars"),
     "bus": _p("a bus pulling away; a bus engine; a truck starting", "a lorry's diesel engine"),
     "car_horn": _p("a car horn honking; a car honks; honking of a car horn", "a vehicle beeping its horn"),
-    "helicopter": _p("a helicopter flying; helicopter rotor blades; a helicopter hovering", "a chopper overhead"),
+    "helicopter": _p(
+        "a helicopter flying; helicopter rotor blades; a helicopter hovering", "a chopper overhead"
+    ),
     "jet": _p("a jet plane taking off; a jet engine roaring; a jet flying over", "a jetliner thundering"),
-    "propeller_plane": _p("a propeller plane; a small plane engine; a prop plane flying", "a light aircraft buzzing"),
-    "jackhammer": _p("a jackhammer pounding; a pneumatic drill; jackhammering", "road works with an air hammer"),
-    "washing_machine": _p("a washing machine running; a washing machine spinning", "a laundry machine tumbling"),
+    "propeller_plane": _p(
+        "a propeller plane; a small plane engine; a prop plane flying", "a light aircraft buzzing"
+    ),
+    "jackhammer": _p(
+        "a jackhammer pounding; a pneumatic drill; jackhammering", "road works with an air hammer"
+    ),
+    "washing_machine": _p(
+        "a washing machine running; a washing machine spinning", "a laundry machine tumbling"
+    ),
     "vacuum_cleaner": _p("a vacuum cleaner running; someone vacuuming; a vacuum cleaner", "a hoover sucking"),
-    "typewriter": _p("a typewriter typing; typing on a typewriter; typewriter keys", "keys clacking on paper"),
+    "typewriter": _p(
+        "a typewriter typing; typing on a typewriter; typewriter keys", "keys clacking on paper"
+    ),
     "mill": _p("a mill grinding; a mill wheel turning; grinding machinery", "a millstone rotating"),
     "anvil": _p("a blacksmith hammering on an anvil; hammering metal on an anvil", "a smith forging iron"),
     "saw": _p("a saw cutting wood; sawing wood; a handsaw sawing", "someone working a saw"),
     "power_saw": _p("a circular saw cutting; a power saw whining; a sawmill saw", "an electric saw buzzing"),
     "chainsaw": _p("a chainsaw running; a chainsaw cutting wood; chainsaw noise", "a chain saw revving"),
-    "axe": _p("an axe chopping wood; chopping wood with an axe; wood chopping", "a lumberjack hacking at a log"),
+    "axe": _p(
+        "an axe chopping wood; chopping wood with an axe; wood chopping", "a lumberjack hacking at a log"
+    ),
     "tree_falling": _p("a tree falling; a tree crashes down; a falling tree", "timber toppling over"),
+    "explosion": _p("an explosion; something explodes; a big explosion", "a detonation"),
     "gunshot": _p("a gunshot; a gun firing; a shotgun blast", "a rifle shot"),
-    "machine_gun": _p("a machine gun firing; automatic gunfire; rapid gunshots", "a burst from an automatic weapon"),
+    "machine_gun": _p(
+        "a machine gun firing; automatic gunfire; rapid gunshots", "a burst from an automatic weapon"
+    ),
     "fireworks": _p("fireworks exploding; fireworks bang; firecrackers popping", "pyrotechnics bursting"),
     # crowd, speech-like
+    "door_creak": _p(
+        "a door creaking; a creaky door opening; a squeaking door hinge", "a door groaning open"
+    ),
+    "door_slam": _p("a door slamming; a door slams shut; someone slams a door", "a door banging closed"),
+    "horse_neigh": _p("a horse neighing; a horse whinnies; neighing of a horse", "a stallion whinnying"),
+    "horse_gallop": _p("a horse galloping; horse hooves; hooves galloping", "the clatter of hooves"),
     "applause": _p("applause; people clapping; an audience applauds", "hands clapping in approval"),
     "cheering": _p("a crowd cheering; fans cheering in a stadium; people cheer", "spectators roaring"),
-    "children": _p("children playing; kids shouting in a playground; children's voices", "youngsters at play"),
+    "children": _p(
+        "children playing; kids shouting in a playground; children's voices", "youngsters at play"
+    ),
     # instruments
-    "electric_piano": _p("an electric piano playing; an electric piano melody; a keyboard playing", "a Rhodes tune"),
-    "electric_guitar": _p("an electric guitar playing; a distorted electric guitar; electric guitar riffs",
-                          "an amplified guitar"),
+    "electric_piano": _p(
+        "an electric piano playing; an electric piano melody; a keyboard playing", "a Rhodes tune"
+    ),
+    "electric_guitar": _p(
+        "an electric guitar playing; a distorted electric guitar; electric guitar riffs",
+        "an amplified guitar",
+    ),
     "ukulele": _p("a ukulele playing; strumming a ukulele; ukulele music", "a small four-string guitar"),
     "bass_guitar": _p("a bass guitar playing; a bass line; an electric bass", "low plucked bass strings"),
     "mandolin": _p("a mandolin playing; mandolin music; a mandolin melody", "a plucked mandolin tune"),
@@ -246,11 +279,15 @@ SUBJECTS: dict[str, Phrases] = {
     "cello": _p("a cello playing; a cello melody; a bowed cello", "a cellist bowing deep notes"),
     "double_bass": _p("a double bass playing; a contrabass; a bowed bass", "a deep upright bass"),
     "harp": _p("a harp playing; harp music; plucked harp strings", "a harpist performing"),
-    "string_ensemble": _p("a string ensemble; a string orchestra; strings playing together", "an orchestra's violins"),
+    "string_ensemble": _p(
+        "a string ensemble; a string orchestra; strings playing together", "an orchestra's violins"
+    ),
     "trumpet": _p("a trumpet playing; a trumpet melody; a trumpet sounds", "a bugle-like fanfare"),
     "trombone": _p("a trombone playing; a trombone melody; a sliding trombone", "a low brass slide horn"),
     "tuba": _p("a tuba playing; a tuba melody; deep tuba notes", "an oompah bass horn"),
-    "french_horn": _p("a French horn playing; a French horn melody; a mellow horn", "an orchestral horn solo"),
+    "french_horn": _p(
+        "a French horn playing; a French horn melody; a mellow horn", "an orchestral horn solo"
+    ),
     "saxophone": _p("a saxophone playing; a sax melody; a jazzy saxophone", "a sax solo"),
     "oboe": _p("an oboe playing; an oboe melody; a reedy oboe", "a double-reed tune"),
     "clarinet": _p("a clarinet playing; a clarinet melody; a clarinet tune", "a licorice stick tune"),
@@ -260,10 +297,16 @@ SUBJECTS: dict[str, Phrases] = {
     "recorder": _p("a recorder playing; a recorder melody; a simple recorder tune", "a school recorder"),
     "church_organ": _p("a church organ playing; a pipe organ; organ music in a church", "a cathedral organ"),
     "church_bell": _p("a church bell ringing; church bells toll; a big bell", "a carillon pealing"),
-    "glockenspiel": _p("a glockenspiel playing; glockenspiel notes; a metallophone", "small metal bars struck"),
+    "glockenspiel": _p(
+        "a glockenspiel playing; glockenspiel notes; a metallophone", "small metal bars struck"
+    ),
     "music_box": _p("a music box playing; a music box melody; a wind-up music box", "a tinkling toy melody"),
-    "wind_chimes": _p("wind chimes tinkling; wind chimes ringing; chimes in the breeze", "a porch chime jingling"),
-    "tubular_bells": _p("tubular bells ringing; chimes playing; orchestral chimes", "a set of tubular chimes"),
+    "wind_chimes": _p(
+        "wind chimes tinkling; wind chimes ringing; chimes in the breeze", "a porch chime jingling"
+    ),
+    "tubular_bells": _p(
+        "tubular bells ringing; chimes playing; orchestral chimes", "a set of tubular chimes"
+    ),
     "tabla": _p("tabla drums playing; a tabla rhythm; Indian hand drums", "a tabla player's beat"),
     "cymbal": _p("a cymbal crash; cymbals ringing; a crash cymbal", "a ringing metal cymbal"),
 }
@@ -275,7 +318,12 @@ def _stable_rng(key: str, seed: int) -> random.Random:
 
 
 def captions_for(
-    key: str, label: str, subject: str | None = None, description: str | None = None, seed: int = 0, n: int = 5
+    key: str,
+    label: str,
+    subject: str | None = None,
+    description: str | None = None,
+    seed: int = 0,
+    n: int = 5,
 ) -> list[str]:
     """Pick ``n`` distinct training captions for one clip: subject phrasings first, then class phrasings.
 

@@ -46,17 +46,37 @@ _SOS_LP = butter(8, LOWPASS_HZ, "lowpass", fs=SAMPLE_RATE, output="sos")
 def _read_file(path: Path, start: float = 0.0, stop: float | None = None) -> tuple[np.ndarray, int]:
     """One file as 16 kHz mono float32 and its original sample rate; g722 is decoded with ffmpeg."""
     if path.suffix == ".g722":
-        raw = subprocess.run(["ffmpeg", "-v", "error", "-f", "g722", "-i", str(path), "-ar", str(SAMPLE_RATE),
-                              "-ac", "1", "-f", "f32le", "-"], check=True, capture_output=True).stdout
+        raw = subprocess.run(
+            [
+                "ffmpeg",
+                "-v",
+                "error",
+                "-f",
+                "g722",
+                "-i",
+                str(path),
+                "-ar",
+                str(SAMPLE_RATE),
+                "-ac",
+                "1",
+                "-f",
+                "f32le",
+                "-",
+            ],
+            check=True,
+            capture_output=True,
+        ).stdout
         wave, rate = np.frombuffer(raw, np.float32).copy(), SAMPLE_RATE
     else:
         rate = sf.info(str(path)).samplerate
         stop_frame = None if stop is None else int(stop * rate)
-        wave, _ = sf.read(str(path), start=int(start * rate), stop=stop_frame, dtype="float32", always_2d=True)
+        wave, _ = sf.read(
+            str(path), start=int(start * rate), stop=stop_frame, dtype="float32", always_2d=True
+        )
         wave = load_audio(wave.T, sample_rate=rate, name=str(path)).numpy()
         start, stop = 0.0, None
     if start or stop is not None:
-        wave = wave[int(start * SAMPLE_RATE): None if stop is None else int(stop * SAMPLE_RATE)]
+        wave = wave[int(start * SAMPLE_RATE) : None if stop is None else int(stop * SAMPLE_RATE)]
     return wave, rate
 
 
@@ -93,7 +113,7 @@ def trim(wave: np.ndarray, margin: float = 0.05) -> np.ndarray:
     if loud.size == 0:
         return wave[:0]
     pad = int(margin * SAMPLE_RATE)
-    return wave[max(0, loud[0] * FRAME - pad): min(len(wave), (loud[-1] + 1) * FRAME + pad)]
+    return wave[max(0, loud[0] * FRAME - pad) : min(len(wave), (loud[-1] + 1) * FRAME + pad)]
 
 
 def active_fraction(wave: np.ndarray) -> float:
@@ -119,7 +139,7 @@ def split_segments(wave: np.ndarray, max_segments: int) -> list[np.ndarray]:
         return [wave]
     count = min(max_segments, math.ceil(len(wave) / size))
     starts = np.linspace(0, len(wave) - size, count).astype(int)
-    return [wave[s: s + size] for s in starts]
+    return [wave[s : s + size] for s in starts]
 
 
 def normalize(wave: np.ndarray) -> np.ndarray:
@@ -159,9 +179,16 @@ def make_clips(item: Item, out: Path, seed: int) -> dict:
         lufs_in = loudness_lufs(segment, SAMPLE_RATE)
         rel = Path("audio") / item.label / f"{clip_id}.wav"
         save_audio(out / rel, normalize(segment), SAMPLE_RATE, subtype="PCM_16")
-        result["clips"].append({"id": clip_id, "audio": str(rel), "duration": round(len(segment) / SAMPLE_RATE, 3),
-                                "active_fraction": round(active, 3), "orig_sample_rate": rate,
-                                "input_lufs": round(lufs_in, 1) if math.isfinite(lufs_in) else None})
+        result["clips"].append(
+            {
+                "id": clip_id,
+                "audio": str(rel),
+                "duration": round(len(segment) / SAMPLE_RATE, 3),
+                "active_fraction": round(active, 3),
+                "orig_sample_rate": rate,
+                "input_lufs": round(lufs_in, 1) if math.isfinite(lufs_in) else None,
+            }
+        )
     return result
 
 
@@ -182,12 +209,17 @@ def make_all_clips(items: list[Item], out: Path, seed: int, workers: int = 2) ->
     for item in items:
         done = done_dir / f"{item.id}.json"
         cached = json.loads(done.read_text()) if done.exists() else None
-        if (cached and cached["item"] == item_record(item) and cached["seed"] == seed
-                and all((out / clip["audio"]).exists() for clip in cached["clips"])):
+        if (
+            cached
+            and cached["item"] == item_record(item)
+            and cached["seed"] == seed
+            and all((out / clip["audio"]).exists() for clip in cached["clips"])
+        ):
             results.append(cached)
         else:
             todo.append((item, out, seed, done))
     with multiprocessing.get_context("fork").Pool(workers) as pool:
-        for result in tqdm(pool.imap_unordered(_work, todo, chunksize=4), total=len(todo), desc="clips", unit="item"):
-            results.append(result)
+        results += tqdm(
+            pool.imap_unordered(_work, todo, chunksize=4), total=len(todo), desc="clips", unit="item"
+        )
     return results

@@ -27,8 +27,13 @@ SLOT_SECONDS = 8.0  # distance between clips in the long MIDI file
 SLOTS_PER_BATCH = 48
 
 SOUNDFONTS = {  # key -> (package of the soundfont files, sf2 files stacked in this order)
-    "fluidr3": ("fluid-soundfont-gm", ["fluid-soundfont-gm/usr/share/sounds/sf2/FluidR3_GM.sf2",
-                                       "fluid-soundfont-gs/usr/share/sounds/sf2/FluidR3_GS.sf2"]),
+    "fluidr3": (
+        "fluid-soundfont-gm",
+        [
+            "fluid-soundfont-gm/usr/share/sounds/sf2/FluidR3_GM.sf2",
+            "fluid-soundfont-gs/usr/share/sounds/sf2/FluidR3_GS.sf2",
+        ],
+    ),
     "timgm6mb": ("timgm6mb-soundfont", ["timgm6mb-soundfont/usr/share/sounds/sf2/TimGM6mb.sf2"]),
 }
 
@@ -61,17 +66,36 @@ PRESETS: list[Preset] = [
     *_gm("piano", "chords", {0: None, 1: None, 2: None, 3: None, 4: "electric_piano", 5: "electric_piano"}),
     *_gm("bells", "melody", {9: "glockenspiel", 10: "music_box", 14: "tubular_bells", 112: None}, center=72),
     *_gm("organ", "chords", {16: None, 17: None, 18: None, 19: "church_organ", 20: None}),
-    *_gm("guitar", "chords", {24: None, 25: None, 26: None, 27: None, 28: None, 29: "electric_guitar",
-                               30: "electric_guitar"}, center=55),
+    *_gm(
+        "guitar",
+        "chords",
+        {24: None, 25: None, 26: None, 27: None, 28: None, 29: "electric_guitar", 30: "electric_guitar"},
+        center=55,
+    ),
     *_gm("guitar", "melody", {32: "bass_guitar", 33: "bass_guitar", 34: "bass_guitar"}, center=40),
-    *_gm("strings", "melody", {40: "violin", 41: None, 44: "string_ensemble", 45: None, 48: "string_ensemble",
-                               49: "string_ensemble"}, center=67),
+    *_gm(
+        "strings",
+        "melody",
+        {
+            40: "violin",
+            41: None,
+            44: "string_ensemble",
+            45: None,
+            48: "string_ensemble",
+            49: "string_ensemble",
+        },
+        center=67,
+    ),
     *_gm("strings", "chords", {46: "harp"}, center=60),
     *_gm("strings", "melody", {42: "cello", 43: "double_bass"}, center=45),
     *_gm("brass", "melody", {56: "trumpet", 59: "trumpet", 60: "french_horn", 61: None}, center=62),
     *_gm("brass", "melody", {57: "trombone", 58: "tuba"}, center=45),
-    *_gm("woodwind", "melody", {64: "saxophone", 65: "saxophone", 66: "saxophone", 68: "oboe", 69: "oboe",
-                                71: "clarinet"}, center=62),
+    *_gm(
+        "woodwind",
+        "melody",
+        {64: "saxophone", 65: "saxophone", 66: "saxophone", 68: "oboe", 69: "oboe", 71: "clarinet"},
+        center=62,
+    ),
     *_gm("woodwind", "melody", {72: "flute", 73: "flute", 74: "recorder", 75: "pan_flute"}, center=74),
     *_gm("woodwind", "melody", {70: "bassoon"}, center=45),
     Preset("bells", "church_bell", 8, 14, "melody", 60, ("fluidr3",)),
@@ -82,20 +106,40 @@ PRESETS: list[Preset] = [
     Preset("brass", None, 8, 61, "melody", 60, ("fluidr3",)),
     *[Preset("drums", None, 0, kit, "drums", clips=4) for kit in (0, 8, 16, 24, 25, 32, 40, 48)],
     # General MIDI effects (TimGM6mb's bird and telephone are tiny blips: left out)
-    *[_fx(label, subject, 0, prog, mode, clips=5, soundfonts=("fluidr3", "timgm6mb")) for prog, label, subject, mode in [
-        (122, "water", "waves", "hold"), (125, "aircraft", "helicopter", "hold"), (126, "crowd", "applause", "hold"),
-        (127, "explosion", "gunshot", "hits")]],
-    _fx("birds", None, 0, 123, "hits"), _fx("telephone", None, 0, 124, "hits"),
+    *[
+        _fx(label, subject, 0, prog, mode, clips=5, soundfonts=("fluidr3", "timgm6mb"))
+        for prog, label, subject, mode in [
+            (122, "water", "waves", "hold"),
+            (125, "aircraft", "helicopter", "hold"),
+            (126, "crowd", "applause", "hold"),
+            (127, "explosion", "gunshot", "hits"),
+        ]
+    ],
+    _fx("birds", None, 0, 123, "hits"),
+    _fx("telephone", None, 0, 124, "hits"),
     # GS effects of FluidR3_GS (bank select 1-7)
-    _fx("rain", None, 1, 122, "hold"), _fx("dog", None, 1, 123, "hits", spacing=0.35), _fx("telephone", None, 1, 124, "hits", spacing=0.5),
-    _fx("vehicle", "car", 1, 125, "hold"), _fx("laughter", None, 1, 126, "hits"),
-    _fx("explosion", "machine_gun", 1, 127, "hold"), _fx("thunder", None, 2, 122, "hits"),
-    _fx("horse", None, 2, 123, "hold"), _fx("door", None, 2, 124, "hits"), _fx("vehicle", "car", 2, 125, "hits"),
-    _fx("wind", None, 3, 122, "hold"), _fx("birds", None, 3, 123, "hits", spacing=0.4), _fx("door", None, 3, 124, "hits", spacing=0.6),
-    _fx("vehicle", "car", 3, 125, "hits"), _fx("explosion", None, 3, 127, "hits"),
-    _fx("water", "stream", 4, 122, "hold"), _fx("water", "bubbles", 5, 122, "hold"),
-    _fx("bells", "wind_chimes", 5, 124, "hits"), _fx("siren", None, 5, 125, "hold"),
-    _fx("footsteps", None, 5, 126, "hits", spacing=0.4), _fx("train", None, 6, 125, "hold"), _fx("aircraft", "jet", 7, 125, "hold"),
+    _fx("rain", None, 1, 122, "hold"),
+    _fx("dog", None, 1, 123, "hits", spacing=0.35),
+    _fx("telephone", None, 1, 124, "hits", spacing=0.5),
+    _fx("vehicle", "car", 1, 125, "hold"),
+    _fx("laughter", None, 1, 126, "hits"),
+    _fx("explosion", "machine_gun", 1, 127, "hold"),
+    _fx("thunder", None, 2, 122, "hits"),
+    _fx("horse", "horse_gallop", 2, 123, "hold"),
+    _fx("door", "door_creak", 2, 124, "hits"),
+    _fx("vehicle", "car", 2, 125, "hits"),
+    _fx("wind", None, 3, 122, "hold"),
+    _fx("birds", None, 3, 123, "hits", spacing=0.4),
+    _fx("door", "door_slam", 3, 124, "hits", spacing=0.6),
+    _fx("vehicle", "car", 3, 125, "hits"),
+    _fx("explosion", "explosion", 3, 127, "hits"),
+    _fx("water", "stream", 4, 122, "hold"),
+    _fx("water", "bubbles", 5, 122, "hold"),
+    _fx("bells", "wind_chimes", 5, 124, "hits"),
+    _fx("siren", None, 5, 125, "hold"),
+    _fx("footsteps", None, 5, 126, "hits", spacing=0.4),
+    _fx("train", None, 6, 125, "hold"),
+    _fx("aircraft", "jet", 7, 125, "hold"),
 ]
 
 SCALES = ([0, 2, 4, 5, 7, 9, 11], [0, 2, 3, 5, 7, 8, 10], [0, 2, 4, 7, 9])
@@ -112,9 +156,11 @@ def melody(rng: random.Random, center: int, length: float, chords: bool = False)
         duration = beat * rng.choice([0.5, 1, 1, 1, 2])
         degree = max(-7, min(9, degree + rng.choice([-3, -2, -1, -1, 0, 1, 1, 2, 3])))
         velocity = rng.randint(70, 110)
-        for offset in ([0, -2, -4] if chords and rng.random() < 0.35 else [0]):
+        for offset in [0, -2, -4] if chords and rng.random() < 0.35 else [0]:
             d = degree + offset
-            notes.append((t, duration * 0.95, root + 12 * (d // len(scale)) + scale[d % len(scale)], velocity))
+            notes.append(
+                (t, duration * 0.95, root + 12 * (d // len(scale)) + scale[d % len(scale)], velocity)
+            )
         t += duration
     return notes
 
@@ -183,16 +229,24 @@ def midi_bytes(events: list[tuple[float, int, bytes]], ticks_per_second: int = 9
         track += _varlen(tick - last) + message
         last = tick
     track += b"\x00\xff\x2f\x00"
-    return b"MThd" + struct.pack(">IHHH", 6, 0, 1, 480) + b"MTrk" + struct.pack(">I", len(track)) + bytes(track)
+    return (
+        b"MThd" + struct.pack(">IHHH", 6, 0, 1, 480) + b"MTrk" + struct.pack(">I", len(track)) + bytes(track)
+    )
 
 
-def slot_events(preset: Preset, slot_start: float, rng: random.Random, variant: int = 0) -> list[tuple[float, int, bytes]]:
+def slot_events(
+    preset: Preset, slot_start: float, rng: random.Random, variant: int = 0
+) -> list[tuple[float, int, bytes]]:
     """MIDI events of clip number ``variant`` of a preset, in a slot starting at ``slot_start``: bank/program
     select, the notes, then all-notes-off and all-sound-off."""
-    channel = 9 if preset.mode == "drums" else 0
-    status = lambda kind: kind | channel  # noqa: E731
-    events = [(slot_start, 0, bytes([status(0xB0), 0, preset.bank])), (slot_start, 0, bytes([status(0xB0), 32, 0])),
-              (slot_start, 0, bytes([status(0xC0), preset.program])), (slot_start, 0, bytes([status(0xB0), 7, 110]))]
+    channel = 9 if preset.mode == "drums" else 0  # MIDI channel 10 plays drum kits
+    control, program, note_on, note_off = 0xB0 | channel, 0xC0 | channel, 0x90 | channel, 0x80 | channel
+    events = [
+        (slot_start, 0, bytes([control, 0, preset.bank])),
+        (slot_start, 0, bytes([control, 32, 0])),
+        (slot_start, 0, bytes([program, preset.program])),
+        (slot_start, 0, bytes([control, 7, 110])),
+    ]
     if preset.mode == "drums":
         notes = [(t, 0.1, DRUM_KEYS[role], v) for t, role, v in drum_pattern(rng, NOTES_SECONDS)]
     elif preset.mode in ("melody", "chords"):
@@ -203,18 +257,38 @@ def slot_events(preset: Preset, slot_start: float, rng: random.Random, variant: 
         notes = hold(rng, preset.center, NOTES_SECONDS, variant)
     for start, duration, key, velocity in notes:
         key = max(0, min(127, key))
-        events.append((slot_start + start, 2, bytes([status(0x90), key, velocity])))
-        events.append((slot_start + start + duration, 1, bytes([status(0x80), key, 0])))
+        events.append((slot_start + start, 2, bytes([note_on, key, velocity])))
+        events.append((slot_start + start + duration, 1, bytes([note_off, key, 0])))
     end = slot_start + CLIP_SECONDS
-    events += [(end, 0, bytes([status(0xB0), 123, 0])), (end, 0, bytes([status(0xB0), 120, 0]))]
+    events += [(end, 0, bytes([control, 123, 0])), (end, 0, bytes([control, 120, 0]))]
     return events
 
 
 def _render(midi_path: Path, wav_path: Path, soundfonts: list[Path]) -> None:
     tmp = wav_path.with_suffix(".part.wav")
-    subprocess.run(["fluidsynth", "-ni", "-q", "-R", "0", "-C", "0", "-g", "0.6", "-r", str(SAMPLE_RATE),
-                    "-O", "float", "-F", str(tmp), *map(str, soundfonts), str(midi_path)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [
+            "fluidsynth",
+            "-ni",
+            "-q",
+            "-R",
+            "0",
+            "-C",
+            "0",
+            "-g",
+            "0.6",
+            "-r",
+            str(SAMPLE_RATE),
+            "-O",
+            "float",
+            "-F",
+            str(tmp),
+            *map(str, soundfonts),
+            str(midi_path),
+        ],
+        check=True,
+        capture_output=True,
+    )
     tmp.rename(wav_path)
 
 
@@ -227,8 +301,12 @@ def soundfont_items(pkgs: Path, cache: Path, seed: int, workers: int = 2) -> lis
     for key, (package, sf_files) in SOUNDFONTS.items():
         slots = [(p, k) for p in PRESETS if key in p.soundfonts for k in range(p.clips)]
         for b in range(0, len(slots), SLOTS_PER_BATCH):
-            batch = slots[b:b + SLOTS_PER_BATCH]
-            events = [e for i, (preset, k) in enumerate(batch) for e in slot_events(preset, i * SLOT_SECONDS, rng, k)]
+            batch = slots[b : b + SLOTS_PER_BATCH]
+            events = [
+                e
+                for i, (preset, k) in enumerate(batch)
+                for e in slot_events(preset, i * SLOT_SECONDS, rng, k)
+            ]
             data = midi_bytes(events)
             # the file name carries the MIDI checksum: a changed plan gives new files (and new clips downstream)
             stem = f"{key}-{b // SLOTS_PER_BATCH:02d}-{zlib.crc32(data):08x}"
@@ -240,12 +318,21 @@ def soundfont_items(pkgs: Path, cache: Path, seed: int, workers: int = 2) -> lis
                 jobs.append((midi_path, wav_path, [pkgs / f for f in sf_files]))
             for i, (preset, k) in enumerate(batch):
                 gs = preset.bank in range(1, 8)
-                items.append(Item(
-                    id=f"{key}-b{preset.bank}-p{preset.program}-{preset.label}-{k}", label=preset.label,
-                    source="fluid-soundfont-gs" if gs and key == "fluidr3" else package, files=(wav_path,),
-                    recording=f"{key}:{preset.bank}:{preset.program}", subject=preset.subject,
-                    start=i * SLOT_SECONDS, stop=i * SLOT_SECONDS + CLIP_SECONDS, max_segments=1,
-                ))
+                items.append(
+                    Item(
+                        id=f"{key}-b{preset.bank}-p{preset.program}-{preset.label}-{k}",
+                        label=preset.label,
+                        source="fluid-soundfont-gs" if gs and key == "fluidr3" else package,
+                        files=(wav_path,),
+                        recording=f"{key}:{preset.bank}:{preset.program}",
+                        subject=preset.subject,
+                        start=i * SLOT_SECONDS,
+                        stop=i * SLOT_SECONDS + CLIP_SECONDS,
+                        max_segments=1,
+                    )
+                )
     with ThreadPoolExecutor(workers) as pool:
-        list(tqdm(pool.map(lambda job: _render(*job), jobs), total=len(jobs), desc="fluidsynth", unit="batch"))
+        list(
+            tqdm(pool.map(lambda job: _render(*job), jobs), total=len(jobs), desc="fluidsynth", unit="batch")
+        )
     return items
