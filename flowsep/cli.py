@@ -15,6 +15,7 @@ from .errors import FlowSepError
 COMMAND_MODULES = (
     "separate",
     "separate_batch",
+    "demo",
     "evaluate",
     "train",
 )

@@ -1,0 +1,151 @@
+"""Separation quality of a model on a benchmark, against the unprocessed mixture and the oracle mask.
+
+Rows (SI-SDR, SI-SDRi, SDRi over the benchmark's items):
+
+* ``mixture``: the unprocessed input (improvements are 0 by definition);
+* ``oracle mask (<rule>)``: the mask decoder fed the *reference* target's mel: the ceiling of mask-based output
+  at this mel/STFT resolution (``ratio`` is the ideal ratio mask);
+* ``oracle through VAE``: the reference mel after the model's VAE, then the mask: the VAE's ceiling;
+* ``model, mask (<rule>)``: the model's generated target mel through each mask rule;
+* ``model, vocoder``: the paper's decoder, when the model has a vocoder;
+* ``model, paraphrased query``: the same items queried with phrasings absent from the training captions.
+
+    python eval/evaluate_default_model.py --model checkpoints/flowsep-mini --benchmark data/benchmarks/debian-test
+
+Prints a Markdown table and writes JSON and Markdown (default ``eval/reports/default_model.*``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from flowsep.audio import load_audio, normalize_mixture
+from flowsep.data.manifest import read_manifest
+from flowsep.decoding import MASK_RULES, mask_decode
+from flowsep.evaluation import read_benchmark
+from flowsep.loading import load_pipeline
+from flowsep.metrics import evaluate_separation
+from flowsep.spectrogram import log_mel_spectrogram
+
+
+def paraphrases_by_clip(corpus_manifest: Path) -> dict[str, list[str]]:
+    """``clip id -> paraphrased captions`` from the corpus manifest's ``paraphrase_captions`` column."""
+    return {r.id: r.extra.get("paraphrase_captions", []) for r in read_manifest(corpus_manifest)}
+
+
+def generated_mel(pipe, query: str, mixture: torch.Tensor, steps: int, seed: int) -> torch.Tensor:
+    """The model's target log-mel ``(n_mels, frames)`` for the levelled mixture."""
+    out = pipe(query, mixture, sample_rate=pipe.config.sample_rate, num_inference_steps=steps, output_type="mel",
+               generator=torch.Generator().manual_seed(seed))  # fmt: skip
+    return out.audios[0]
+
+
+def through_vae(pipe, wave: torch.Tensor) -> torch.Tensor:
+    """Reference log-mel after the model's VAE, window by window: ``(T,)`` -> ``(n_mels, frames)``."""
+    from flowsep.windowing import OverlapAdd, plan_windows, split_windows
+
+    window, hop = pipe.segment_samples, pipe.config.hop_length
+    starts = plan_windows(len(wave), window, 0, pipe.latent_frame_samples)
+    adder = OverlapAdd([s // hop for s in starts], window // hop, len(wave) // hop + 1, 0)
+    with torch.no_grad():
+        for index, chunk in enumerate(split_windows(wave, starts, window)):
+            latents, _ = pipe._encode_mixture(chunk[None])
+            adder.add(index, pipe._decode_latents(latents)[0].exp())
+    return adder.result().clamp(min=1e-5).log()
+
+
+def masked(mel: torch.Tensor, scaled: torch.Tensor, gain: torch.Tensor, rule: str, pipe) -> torch.Tensor:
+    return mask_decode(mel[None], scaled[None], pipe.mel_config, rule)[0] / gain
+
+
+def evaluate(args) -> dict:
+    pipe = load_pipeline(args.model, args.device)
+    pipe.set_progress_bar_config(disable=True)
+    bench = read_benchmark(args.benchmark, limit=args.limit)
+    paraphrases = paraphrases_by_clip(Path(args.corpus)) if args.corpus else {}
+    rate = pipe.config.sample_rate
+    rows: dict[str, list[tuple[int, torch.Tensor]]] = {}
+    references, mixtures, seconds = [], [], 0.0
+    for item_index, item in enumerate(tqdm(bench.items, desc="evaluating", unit="item")):
+        mixture = load_audio(item.mixture, target_sample_rate=rate)
+        reference = load_audio(item.reference, target_sample_rate=rate)
+        scaled, gain = normalize_mixture(mixture, pipe.config.reference_rms)
+        estimates = {"mixture": mixture}
+        reference_mel = log_mel_spectrogram(reference * gain, pipe.mel_config)[0]
+        for rule in MASK_RULES:
+            estimates[f"oracle mask ({rule})"] = masked(reference_mel, scaled, gain, rule, pipe)
+        estimates["oracle through VAE (ratio)"] = masked(through_vae(pipe, reference * gain), scaled, gain, "ratio", pipe)
+        start = time.perf_counter()
+        mel = generated_mel(pipe, item.query, mixture, args.steps, args.seed + item_index)
+        seconds += time.perf_counter() - start
+        for rule in MASK_RULES:
+            estimates[f"model, mask ({rule})"] = masked(mel, scaled, gain, rule, pipe)
+        if pipe.vocoder is not None:
+            estimates["model, vocoder"] = torch.as_tensor(pipe(
+                item.query, mixture, sample_rate=rate, num_inference_steps=args.steps, decoder="vocoder",
+                generator=torch.Generator().manual_seed(args.seed + item_index)).audios[0])  # fmt: skip
+        alternatives = paraphrases.get(str(item.extra.get("target_id", "")), [])
+        if alternatives:
+            query = alternatives[item_index % len(alternatives)]
+            estimates["model, paraphrased query (ratio)"] = masked(
+                generated_mel(pipe, query, mixture, args.steps, args.seed + item_index), scaled, gain, "ratio", pipe
+            )
+        for name, estimate in estimates.items():
+            rows.setdefault(name, []).append((item_index, estimate[: len(reference)]))
+        references.append(reference)
+        mixtures.append(mixture[: len(reference)])
+    table = {}
+    for name, pairs in rows.items():
+        indices = [index for index, _ in pairs]
+        scores = evaluate_separation(
+            torch.stack([estimate for _, estimate in pairs]),
+            torch.stack([references[i] for i in indices]),
+            torch.stack([mixtures[i] for i in indices]),
+        )
+        table[name] = {"items": len(indices)} | {m: summary.__dict__ for m, summary in scores.summary.items()}
+    return {
+        "model": str(args.model), "benchmark": str(args.benchmark), "items": len(references), "steps": args.steps,
+        "seconds_per_item": seconds / max(1, len(references)), "rows": table,
+    }  # fmt: skip
+
+
+def markdown(result: dict) -> str:
+    lines = [
+        f"Model `{result['model']}`, benchmark `{result['benchmark']}` ({result['items']} items), "
+        f"{result['steps']} steps, {result['seconds_per_item']:.2f} s per item.", "",
+        "| output | SI-SDR (dB) | SI-SDRi (dB) | SDRi (dB) |", "|---|---:|---:|---:|",
+    ]  # fmt: skip
+    for name, metrics in result["rows"].items():
+        cells = [f"{metrics[m]['mean']:.2f}" for m in ("si_sdr", "si_sdri", "sdri")]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="checkpoints/flowsep-mini")
+    parser.add_argument("--benchmark", default="data/benchmarks/debian-test")
+    parser.add_argument("--corpus", default="data/debian-corpus/manifest.jsonl", help="for paraphrased queries")
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--limit", type=int)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--out", default="eval/reports/default_model")
+    args = parser.parse_args()
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    result = evaluate(args)
+    text = markdown(result)
+    print(text)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out + ".json").write_text(json.dumps(result, indent=1))
+    Path(args.out + ".md").write_text(text)
+
+
+if __name__ == "__main__":
+    main()
