@@ -28,6 +28,7 @@ from diffusers.optimization import get_scheduler
 from diffusers.training_utils import EMAModel
 from tqdm.auto import tqdm
 
+from ..errors import RecipeError
 from .checkpoints import find_checkpoint, prune_checkpoints
 from .data import EpochSampler, make_loader
 from .recipe import Recipe
@@ -120,7 +121,9 @@ class Trainer:
             train_set, t.batch_size, sampler, recipe.data.num_workers, collate_fn=self.task.collate
         )
         if len(loader) == 0:
-            raise ValueError(f"{len(train_set)} training items make no batch of {t.batch_size}")
+            raise RecipeError(
+                f"trainer.batch_size: {len(train_set)} training items make no batch of {t.batch_size}"
+            )
         optimizers = {name: self._optimizer(model) for name, model in models.items()}
         schedulers = {
             name: get_scheduler(
