@@ -102,7 +102,7 @@ def test_captions_are_varied_reproducible_and_never_use_held_out_phrasings():
     assert set(labels.paraphrases_for("farm_animal", "cow")) <= held_out
 
 
-def test_condition_removes_dc_and_the_band_above_5500_hz():
+def test_condition_removes_dc_and_the_band_above_5_khz():
     t = np.arange(SR) / SR
     wave = (0.3 + 0.2 * np.sin(2 * np.pi * 440 * t) + 0.2 * np.sin(2 * np.pi * 7000 * t)).astype(np.float32)
     out = render.condition(wave)[2000:-2000]

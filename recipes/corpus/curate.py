@@ -18,12 +18,8 @@ from .labels import captions_for, paraphrases_for
 
 SPLITS = {"train": 0.8, "valid": 0.1, "test": 0.1}
 DUPLICATE_COSINE = 0.85
-FP_BANDS, FP_HOP, FP_FRAMES, FP_MAX_LAG = (
-    24,
-    1024,
-    48,
-    8,
-)  # fingerprint: 24 mel bands x 3.1 s, lags up to 0.5 s
+# fingerprint: 24 mel bands up to 5 kHz, 48 frames of 64 ms (3.1 s), compared at time lags of up to 0.5 s
+FP_BANDS, FP_HOP, FP_FRAMES, FP_MAX_LAG, FP_FMAX = 24, 1024, 48, 8, 5000
 
 
 def fingerprint(wave: np.ndarray, sample_rate: int = 16000) -> np.ndarray:
@@ -31,7 +27,7 @@ def fingerprint(wave: np.ndarray, sample_rate: int = 16000) -> np.ndarray:
     length = (FP_FRAMES + FP_MAX_LAG - 1) * FP_HOP + 2048
     wave = np.pad(wave[:length], (0, max(0, length - len(wave))))
     mel = librosa.feature.melspectrogram(
-        y=wave, sr=sample_rate, n_fft=2048, hop_length=FP_HOP, n_mels=FP_BANDS, fmax=5500, center=False
+        y=wave, sr=sample_rate, n_fft=2048, hop_length=FP_HOP, n_mels=FP_BANDS, fmax=FP_FMAX, center=False
     )
     db = 10 * np.log10(mel + 1e-10)
     return np.maximum(db, db.max() - 50.0)[:, : FP_FRAMES + FP_MAX_LAG].astype(np.float32)
@@ -128,8 +124,8 @@ def build_rows(results: list[dict], licenses: dict[str, str], seed: int) -> list
 
 
 def clip_fingerprints(rows: list[dict], out: Path) -> np.ndarray:
-    """Fingerprints of the rows' clips, ``(N, bands, frames)``; cached in ``.cache/fingerprints.npz`` by file."""
-    cache_path = out / ".cache" / "fingerprints.npz"
+    """Fingerprints of the rows' clips, ``(N, bands, frames)``; cached in ``.cache/fingerprints-*.npz`` by file."""
+    cache_path = out / ".cache" / f"fingerprints-{FP_BANDS}-{FP_HOP}-{FP_FRAMES + FP_MAX_LAG}-{FP_FMAX}.npz"
     cached = dict(np.load(cache_path)) if cache_path.exists() else {}
     current = {}
     for row in tqdm(rows, desc="fingerprints", unit="clip"):

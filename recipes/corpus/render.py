@@ -1,7 +1,7 @@
 """Audio conditioning: every item becomes one or more 16 kHz mono clips.
 
 Per item: decode and resample to 16 kHz mono (:func:`flowsep.audio.load_audio`; g722 through ffmpeg), join its
-files with short pauses, high-pass at 20 Hz (DC offsets), low-pass *everything* at 5.5 kHz (so that a source's
+files with short pauses, high-pass at 20 Hz (DC offsets), low-pass *everything* at 5 kHz (so that a source's
 bandwidth never gives its class away; sources below 11 kHz sampling are dropped), trim leading and trailing
 silence, repeat very short events with random pauses, cut long recordings into at most ``max_segments``
 clips of <= 10 s, drop mostly silent clips, and normalise to -23 LUFS with a -1 dBFS peak ceiling.
@@ -28,8 +28,8 @@ from flowsep.audio import load_audio, loudness_lufs, normalize_loudness, save_au
 from .sources import Item
 
 SAMPLE_RATE = 16000
-MIN_SOURCE_RATE = 11025  # below this a source lacks the 5.5 kHz band every other clip has
-HIGHPASS_HZ, LOWPASS_HZ = 20.0, 5500.0
+MIN_SOURCE_RATE = 11025  # below this a source lacks the 5 kHz band every other clip has
+HIGHPASS_HZ, LOWPASS_HZ = 20.0, 5000.0  # 11.025 kHz sources keep content up to ~5.1 kHz only
 TARGET_LUFS, PEAK_CEILING = -23.0, 10 ** (-1 / 20)
 FRAME = 320  # 20 ms
 TRIM_DB = 40.0  # trim frames quieter than the loudest frame minus this
@@ -38,6 +38,18 @@ MIN_ACTIVE = 0.3  # clips with fewer active frames are dropped
 MIN_EVENT, SHORT_EVENT, REPEAT_TO = 0.15, 2.0, 3.5  # seconds: shortest kept / repeated below / repeated up to
 MAX_CLIP = 10.0
 JOIN_GAP = 0.3
+
+PARAMS = {  # a cached clip is redone when any of these change
+    "lowpass": LOWPASS_HZ,
+    "highpass": HIGHPASS_HZ,
+    "lufs": TARGET_LUFS,
+    "trim_db": TRIM_DB,
+    "active_db": ACTIVE_DB,
+    "min_active": MIN_ACTIVE,
+    "events": [MIN_EVENT, SHORT_EVENT, REPEAT_TO],
+    "max_clip": MAX_CLIP,
+    "gap": JOIN_GAP,
+}
 
 _SOS_HP = butter(2, HIGHPASS_HZ, "highpass", fs=SAMPLE_RATE, output="sos")
 _SOS_LP = butter(8, LOWPASS_HZ, "lowpass", fs=SAMPLE_RATE, output="sos")
@@ -93,7 +105,7 @@ def read_item(item: Item) -> tuple[np.ndarray, int]:
 
 
 def condition(wave: np.ndarray) -> np.ndarray:
-    """High-pass at 20 Hz and low-pass at 5.5 kHz, both zero-phase."""
+    """High-pass at 20 Hz and low-pass at 5 kHz, both zero-phase."""
     if len(wave) < 64:
         return wave
     return sosfiltfilt(_SOS_LP, sosfiltfilt(_SOS_HP, wave)).astype(np.float32)
@@ -157,7 +169,7 @@ def item_record(item: Item) -> dict:
 
 def make_clips(item: Item, out: Path, seed: int) -> dict:
     """Turn one item into clip files under ``out/audio/<label>``; returns ``{"clips": [...], "dropped": [...]}``."""
-    result = {"item": item_record(item), "seed": seed, "clips": [], "dropped": []}
+    result = {"item": item_record(item), "seed": seed, "params": PARAMS, "clips": [], "dropped": []}
     wave, rate = read_item(item)
     if rate < MIN_SOURCE_RATE:
         result["dropped"].append("low_sample_rate")
@@ -213,6 +225,7 @@ def make_all_clips(items: list[Item], out: Path, seed: int, workers: int = 2) ->
             cached
             and cached["item"] == item_record(item)
             and cached["seed"] == seed
+            and cached.get("params") == PARAMS
             and all((out / clip["audio"]).exists() for clip in cached["clips"])
         ):
             results.append(cached)
