@@ -6,6 +6,7 @@ unpacks it into ``<cache>/pkgs/<package>``; a ``.unpacked`` marker makes both st
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -71,18 +72,16 @@ TOOLS = {"fluidsynth": "fluidsynth", "espeak-ng": "espeak-ng", "ffmpeg": "ffmpeg
 
 
 def ensure_tools(install: bool = True) -> None:
-    """Install the missing tools with apt-get (as root), or raise with the exact command to run."""
+    """Install the missing tools with apt-get when running as root, otherwise stop with the exact command."""
     missing = sorted({pkg for binary, pkg in TOOLS.items() if shutil.which(binary) is None})
     if not missing:
         return
     command = ["apt-get", "install", "-y", "--no-install-recommends", *missing]
-    if not install:
-        raise SystemExit(f"missing tools; run: sudo {' '.join(command)}")
+    if not install or os.geteuid() != 0:
+        raise SystemExit(f"missing tools; run: sudo apt-get update && sudo {' '.join(command)}")
     print(f"installing {' '.join(missing)} with apt-get")
     subprocess.run(["apt-get", "update", "-qq"], check=True)
-    subprocess.run(
-        command, check=True, env={"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/bin"}
-    )
+    subprocess.run(command, check=True, env=os.environ | {"DEBIAN_FRONTEND": "noninteractive"})
 
 
 def fetch_packages(cache: Path, names: list[str] | None = None) -> dict[str, Path]:
