@@ -23,7 +23,7 @@ import soundfile as sf
 from scipy.signal import butter, sosfiltfilt
 from tqdm import tqdm
 
-from flowsep.audio import load_audio, loudness_lufs, normalize_loudness, save_audio
+from flowsep.audio import load_audio, normalize_loudness, save_audio
 
 from .sources import Item
 
@@ -188,7 +188,6 @@ def make_clips(item: Item, out: Path, seed: int) -> dict:
         if active < MIN_ACTIVE:
             result["dropped"].append("inactive")
             continue
-        lufs_in = loudness_lufs(segment, SAMPLE_RATE)
         rel = Path("audio") / item.label / f"{clip_id}.wav"
         save_audio(out / rel, normalize(segment), SAMPLE_RATE, subtype="PCM_16")
         result["clips"].append(
@@ -198,7 +197,6 @@ def make_clips(item: Item, out: Path, seed: int) -> dict:
                 "duration": round(len(segment) / SAMPLE_RATE, 3),
                 "active_fraction": round(active, 3),
                 "orig_sample_rate": rate,
-                "input_lufs": round(lufs_in, 1) if math.isfinite(lufs_in) else None,
             }
         )
     return result

@@ -59,6 +59,7 @@ def _gm(label, mode, programs, center=60, clips=5):
 
 
 def _fx(label, subject, bank, program, mode, clips=8, soundfonts=("fluidr3",), spacing=1.0):
+    """A sound-effect preset (FluidR3 only unless told): more clips, since one preset is one recording."""
     return Preset(label, subject, bank, program, mode, 60, soundfonts, clips, spacing)
 
 
