@@ -9,7 +9,6 @@ from pathlib import Path
 import torch
 
 from .errors import CheckpointError
-from .models.text_encoder import load_text_encoder
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "checkpoints" / "flowsep-mini"
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
@@ -50,11 +49,7 @@ def check_model_folder(folder: Path):
 
 
 def load_pipeline(model: str | os.PathLike | None = None, device: str | None = None, dtype: str = "fp32"):
-    """Load a FlowSepPipeline from a local folder or a hub id, with one clear error when it cannot.
-
-    A folder saved without its text encoder (``text_encoder_name`` in ``model_index.json``, e.g. ``"minilm"``)
-    gets it from that name, so packaged encoders need not be copied into every checkpoint.
-    """
+    """Load a FlowSepPipeline from a local folder or a hub id, with one clear error when it cannot."""
     from .pipelines import FlowSepPipeline
 
     model = str(model or default_model())
@@ -66,12 +61,8 @@ def load_pipeline(model: str | os.PathLike | None = None, device: str | None = N
         if not folder.exists():
             raise CheckpointError(f"model folder not found: {folder}")
         check_model_folder(folder)
-    extra = {}
-    index = json.loads((folder / "model_index.json").read_text()) if is_local else {}
-    if index.get("text_encoder", [None])[0] is None and index.get("text_encoder_name"):
-        extra["text_encoder"], extra["tokenizer"] = load_text_encoder(index["text_encoder_name"])
     try:
-        pipe = FlowSepPipeline.from_pretrained(model, torch_dtype=DTYPES[dtype], **extra)
+        pipe = FlowSepPipeline.from_pretrained(model, torch_dtype=DTYPES[dtype])
     except (OSError, ValueError, KeyError, RuntimeError) as error:
         raise CheckpointError(f"cannot load a FlowSepPipeline from {model}: {error}") from None
     return pipe.to(resolve_device(device))

