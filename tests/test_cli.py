@@ -43,6 +43,8 @@ def test_errors_are_one_line_without_traceback(saved_tiny_pipe, tmp_path):
 
 def test_empty_query_and_missing_model(mixture_wav, tmp_path, capsys):
     assert main(["separate", str(mixture_wav), "-q", " ", "-o", str(tmp_path / "o.wav"), "--model", str(tmp_path)]) == 2
+    assert "query 0 is empty" in capsys.readouterr().err
+    assert main(["separate", str(mixture_wav), "-q", "dog", "-o", str(tmp_path / "o.wav"), "--model", str(tmp_path)]) == 2
     assert "model_index.json" in capsys.readouterr().err
 
 

@@ -6,9 +6,10 @@ import argparse
 
 import torch
 
-from ..audio import load_audio, save_audio
+from ..audio import read_audio_file, save_audio
 from ..errors import QueryError
 from ..loading import load_pipeline
+from ..models.text_encoder import check_queries
 from ..schedulers import SOLVERS, make_scheduler
 
 
@@ -47,12 +48,13 @@ def register(subparsers):
 def run(args: argparse.Namespace) -> int:
     if args.output == args.mixture or args.residual == args.mixture:
         raise QueryError("the output would overwrite the input mixture: choose another file name")
+    mixture, rate = read_audio_file(args.mixture)  # bad input fails before the model is loaded
+    check_queries(args.query or args.remove)
     pipe = prepare_pipeline(args)
-    mixture = load_audio(args.mixture, target_sample_rate=pipe.config.sample_rate, name=args.mixture)
     result = pipe(
         args.query or args.remove,
         mixture,
-        sample_rate=pipe.config.sample_rate,
+        sample_rate=rate,
         num_inference_steps=args.steps,
         guidance_scale=args.guidance,
         decoder=args.decoder,
