@@ -27,7 +27,7 @@ def register(subparsers):
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..training.examples import write_example
+    from ..figures import write_example
     from .separate import prepare_pipeline
 
     example = json.loads((ASSETS / "demo.json").read_text())

@@ -28,7 +28,7 @@ from matplotlib.figure import Figure
 from ..audio import load_audio
 from ..metrics import summarize
 from ..spectrogram import MelConfig
-from ..training.examples import write_example
+from ..figures import write_example
 from .benchmark import Benchmark
 from .runner import Job, RunFolder, System
 from .scoring import SetScorer

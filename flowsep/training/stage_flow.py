@@ -20,7 +20,7 @@ from ..models import BigVGANVocoder, FlowSepTransformer, encode_text, load_text_
 from .assemble import build_pipeline
 from .components import build_component, vae_time_factor
 from .data import encode_latents, level
-from .examples import write_example
+from ..figures import write_example
 from .latent_cache import LatentCacheDataset, build_latent_cache, collate_cached
 from .objective import FlowMatchingObjective
 from .stage import StageTask

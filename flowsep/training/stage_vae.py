@@ -17,7 +17,7 @@ from torch import nn
 
 from .components import build_component, check_vae
 from .data import EpochSampler, image_to_mel, level, make_loader, mel_image
-from .examples import write_example
+from ..figures import write_example
 from .stage import StageTask
 
 

@@ -21,7 +21,7 @@ from ..models import BigVGANVocoder
 from ..spectrogram import log_mel_spectrogram
 from .components import build_component
 from .data import level
-from .examples import write_example
+from ..figures import write_example
 from .gan import Discriminators, discriminator_objective, generator_objective
 from .stage import StageTask
 

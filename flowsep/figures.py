@@ -1,4 +1,7 @@
-"""Validation examples: audio files and log-mel spectrogram figures (matplotlib's Agg canvas, no display)."""
+"""Example outputs: audio files and log-mel spectrogram figures (matplotlib's Agg canvas, no display).
+
+Used by training (validation separations), evaluation and `flowsep demo`.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +10,8 @@ from pathlib import Path
 import torch
 from matplotlib.figure import Figure
 
-from ..audio import save_audio
-from ..spectrogram import MelConfig, log_mel_spectrogram
+from .audio import save_audio
+from .spectrogram import MelConfig, log_mel_spectrogram
 
 
 def mel_figure(mels: dict[str, torch.Tensor], mel: MelConfig, title: str = "") -> Figure:
