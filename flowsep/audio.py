@@ -130,10 +130,17 @@ def save_audio(path: str | os.PathLike, wave: torch.Tensor | np.ndarray, sample_
     os.close(handle)
     try:
         sf.write(tmp, data, sample_rate, subtype=subtype, format=file_format)
+        os.chmod(tmp, 0o666 & ~_current_umask())  # mkstemp creates 0600; give the file the usual permissions
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def rms(wave: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:

@@ -93,3 +93,14 @@ def test_snr_scaling_and_mixture_level():
     assert abs(float(levelled.pow(2).mean().sqrt()) - 0.1) < 1e-3 or float(levelled.abs().max()) <= 0.99
     silent, gain = normalize_mixture(torch.zeros(100))
     assert float(gain) == 1.0 and float(silent.abs().max()) == 0.0
+
+
+def test_saved_files_get_the_usual_permissions(tmp_path):
+    import os
+
+    mask = os.umask(0o022)
+    try:
+        save_audio(tmp_path / "p.wav", torch.zeros(10), 16000)
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "p.wav").stat().st_mode & 0o777 == 0o644
