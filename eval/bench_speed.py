@@ -43,8 +43,8 @@ UNET = dict(
     cross_attention_dim=1024, transformer_layers_per_block=1,
 )  # fmt: skip
 VAES = {
-    "mini": dict(block_out_channels=(32, 64, 128), layers_per_block=1),
-    "paper": dict(block_out_channels=(128, 256, 512), layers_per_block=2),
+    "mini": dict(block_out_channels=(16, 32, 64), layers_per_block=1, norm_num_groups=8, mid_block_add_attention=False),
+    "paper": dict(block_out_channels=(128, 256, 512), layers_per_block=2, norm_num_groups=32),
 }
 
 
@@ -73,7 +73,7 @@ def build_vae(size: str):
     blocks = VAES[size]
     return AutoencoderKL(
         in_channels=1, out_channels=1, latent_channels=8, down_block_types=("DownEncoderBlock2D",) * 3,
-        up_block_types=("UpDecoderBlock2D",) * 3, norm_num_groups=32, **blocks,
+        up_block_types=("UpDecoderBlock2D",) * 3, **blocks,
     )  # fmt: skip
 
 
