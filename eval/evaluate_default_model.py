@@ -32,6 +32,7 @@ from flowsep.evaluation import read_benchmark
 from flowsep.loading import load_pipeline
 from flowsep.metrics import evaluate_separation
 from flowsep.spectrogram import log_mel_spectrogram
+from flowsep.windowing import OverlapAdd, plan_windows, split_windows
 
 
 def paraphrases_by_clip(corpus_manifest: Path) -> dict[str, list[str]]:
@@ -48,8 +49,6 @@ def generated_mel(pipe, query: str, mixture: torch.Tensor, steps: int, seed: int
 
 def through_vae(pipe, wave: torch.Tensor) -> torch.Tensor:
     """Reference log-mel after the model's VAE, window by window: ``(T,)`` -> ``(n_mels, frames)``."""
-    from flowsep.windowing import OverlapAdd, plan_windows, split_windows
-
     window, hop = pipe.segment_samples, pipe.config.hop_length
     starts = plan_windows(len(wave), window, 0, pipe.latent_frame_samples)
     adder = OverlapAdd([s // hop for s in starts], window // hop, len(wave) // hop + 1, 0)
@@ -138,7 +137,6 @@ def main():
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", default="eval/reports/default_model")
     args = parser.parse_args()
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     result = evaluate(args)
     text = markdown(result)
     print(text)
