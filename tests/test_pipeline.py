@@ -38,9 +38,15 @@ def test_guidance_changes_the_output(tiny_pipe):
     assert not np.allclose(plain.audios, guided.audios)
 
 
-def test_mask_decoder_is_mixture_consistent(tiny_pipe):
-    out = run(tiny_pipe, decoder="mask", return_residual=True)
-    assert np.abs(out.audios + out.residuals - MIX).max() < 1e-4
+def test_mask_decoder_is_mixture_consistent_for_every_rule(tiny_pipe):
+    outputs = {}
+    for rule in ("ratio", "wiener", "binary"):
+        out = run(tiny_pipe, decoder="mask", mask_rule=rule, return_residual=True)
+        assert np.abs(out.audios + out.residuals - MIX).max() < 1e-4
+        outputs[rule] = out.audios
+    assert not np.allclose(outputs["ratio"], outputs["binary"])
+    with pytest.raises(ValueError, match="unknown mask_rule 'soft'"):
+        run(tiny_pipe, mask_rule="soft")
 
 
 def test_batched_queries_on_one_mixture_match_single_runs(tiny_pipe):

@@ -28,7 +28,7 @@ def register(subparsers):
 
 def run(args: argparse.Namespace) -> int:
     from ..figures import write_example
-    from .separate import prepare_pipeline
+    from .separate import prepare_pipeline, sampling_options
 
     example = json.loads((ASSETS / "demo.json").read_text())
     pipe = prepare_pipeline(args)
@@ -38,9 +38,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"mixture: {example['description']}")
     for query in example["queries"]:
         result = pipe(
-            query, mixture, sample_rate=rate, num_inference_steps=args.steps, guidance_scale=args.guidance,
-            decoder=args.decoder, return_residual=True, output_type="pt",
-            generator=torch.Generator().manual_seed(args.seed),
+            query, mixture, sample_rate=rate, return_residual=True, output_type="pt",
+            generator=torch.Generator().manual_seed(args.seed), **sampling_options(args),
         )  # fmt: skip
         name = "-".join(query.lower().split())
         waves = {"mixture": mixture, "target": result.audios[0], "residual": result.residuals[0]}

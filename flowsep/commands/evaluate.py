@@ -53,7 +53,7 @@ def run_settings(args: argparse.Namespace) -> dict:
     model = str(args.model or default_model())
     if Path(model).exists():
         model = str(Path(model).resolve())
-    keys = ("solver", "shift", "decoder", "guidance", "seed", "dtype")
+    keys = ("solver", "shift", "decoder", "mask_rule", "guidance", "seed", "dtype")
     return {"model": model} | {key: getattr(args, key) for key in keys}
 
 
@@ -100,7 +100,8 @@ def run(args: argparse.Namespace) -> int:
     state.wait_for_everyone()
 
     # 4. Separate and score this process's share
-    separator = Separator(lambda: prepare_pipeline(args), args.guidance, args.decoder, args.seed)
+    separator = Separator(lambda: prepare_pipeline(args), args.seed, guidance_scale=args.guidance, decoder=args.decoder,
+                          mask_rule=args.mask_rule)
     with state.split_between_processes(jobs) as mine:
         separated = process_jobs(mine, run_folder, scorer, separator, state.process_index, args.batch_size)
     print(f"process {state.process_index}: {len(mine)} items scored, {separated} separated")

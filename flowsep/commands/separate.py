@@ -10,6 +10,7 @@ from ..audio import read_audio_file, save_audio
 from ..errors import QueryError
 from ..loading import load_pipeline
 from ..models.text_encoder import check_queries
+from ..decoding import DECODERS, MASK_RULES
 from ..schedulers import SOLVERS, make_scheduler
 
 
@@ -20,10 +21,19 @@ def add_model_arguments(parser: argparse.ArgumentParser):
     parser.add_argument("--guidance", type=float, default=1.0, help="classifier-free guidance scale (1 = off)")
     parser.add_argument("--solver", choices=sorted(SOLVERS), default="euler", help="ODE solver")
     parser.add_argument("--shift", type=float, default=None, help="timestep shift of the schedule")
-    parser.add_argument("--decoder", choices=("vocoder", "mask"), default="mask", help="waveform decoder")
+    parser.add_argument("--decoder", choices=DECODERS, default="mask", help="waveform decoder")
+    parser.add_argument("--mask-rule", choices=MASK_RULES, default="ratio", help="mask of the mask decoder")
     parser.add_argument("--seed", type=int, default=0, help="seed of the initial noise")
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 ... (default: auto)")
     parser.add_argument("--dtype", choices=("fp32", "fp16", "bf16"), default="fp32", help="weights' dtype")
+
+
+def sampling_options(args: argparse.Namespace) -> dict:
+    """The pipeline keyword arguments that ``add_model_arguments`` sets (besides the model and its solver)."""
+    return {
+        "num_inference_steps": args.steps, "guidance_scale": args.guidance, "decoder": args.decoder,
+        "mask_rule": args.mask_rule,
+    }  # fmt: skip
 
 
 def prepare_pipeline(args: argparse.Namespace):
@@ -55,11 +65,9 @@ def run(args: argparse.Namespace) -> int:
         args.query or args.remove,
         mixture,
         sample_rate=rate,
-        num_inference_steps=args.steps,
-        guidance_scale=args.guidance,
-        decoder=args.decoder,
         return_residual=True,
         generator=torch.Generator(device="cpu").manual_seed(args.seed),
+        **sampling_options(args),
     )
     target, residual = result.audios[0], result.residuals[0]
     kept, other = (residual, target) if args.remove else (target, residual)

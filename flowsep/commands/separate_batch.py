@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 
 from ..audio import load_audio, save_audio
 from ..errors import AudioInputError, QueryError
-from .separate import add_model_arguments, prepare_pipeline
+from .separate import add_model_arguments, prepare_pipeline, sampling_options
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg"}
 
@@ -76,9 +76,8 @@ def run(args: argparse.Namespace) -> int:
                 failures += 1
                 continue
             result = pipe(
-                query, mixture, sample_rate=pipe.config.sample_rate, num_inference_steps=args.steps,
-                guidance_scale=args.guidance, decoder=args.decoder, return_residual=True,
-                generator=torch.Generator().manual_seed(args.seed),
+                query, mixture, sample_rate=pipe.config.sample_rate, return_residual=True,
+                generator=torch.Generator().manual_seed(args.seed), **sampling_options(args),
             )  # fmt: skip
             kept, other = result.audios[0], result.residuals[0]
             if args.remove:

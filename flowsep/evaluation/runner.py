@@ -139,18 +139,18 @@ class Separator:
 
     Args:
         load: returns the pipeline (called once, when the first item needs separating).
-        guidance_scale, decoder, seed: the sampling settings; every item starts from the noise of ``seed``.
+        seed: every item starts from the noise of ``seed``.
+        options: further pipeline keyword arguments (``guidance_scale``, ``decoder``, ``mask_rule``).
     """
 
-    def __init__(self, load: Callable[[], Any], guidance_scale: float, decoder: str, seed: int):
+    def __init__(self, load: Callable[[], Any], seed: int, **options):
         self.load, self.pipe, self.warm = load, None, False
-        self.guidance_scale, self.decoder, self.seed = guidance_scale, decoder, seed
+        self.seed, self.options = seed, options
 
     def _run(self, mixtures: list[torch.Tensor], queries: list[str], steps: int):
         return self.pipe(
-            queries, mixtures, sample_rate=self.pipe.config.sample_rate, num_inference_steps=steps,
-            guidance_scale=self.guidance_scale, decoder=self.decoder, output_type="pt",
-            generator=[torch.Generator().manual_seed(self.seed) for _ in queries],
+            queries, mixtures, sample_rate=self.pipe.config.sample_rate, num_inference_steps=steps, output_type="pt",
+            generator=[torch.Generator().manual_seed(self.seed) for _ in queries], **self.options,
         )  # fmt: skip
 
     def __call__(

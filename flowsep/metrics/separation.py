@@ -67,11 +67,17 @@ def sdr(estimate, reference, filter_length: int = 512) -> torch.Tensor:
     flat_est = estimate.reshape(-1, estimate.shape[-1])  # (N, T)
     flat_ref = reference.reshape(-1, reference.shape[-1])  # (N, T)
     values = torch.full((flat_est.shape[0],), float("nan"), dtype=torch.float64)  # (N,)
-    for i in torch.nonzero(~is_silent(flat_ref)).flatten().tolist():
-        try:
-            values[i] = signal_distortion_ratio(flat_est[i], flat_ref[i], filter_length=filter_length)
-        except torch.linalg.LinAlgError:
-            pass
+    audible = torch.nonzero(~is_silent(flat_ref)).flatten()
+    try:  # one batched solve; a singular item makes it fail, and then items are solved one by one
+        values[audible] = signal_distortion_ratio(
+            flat_est[audible], flat_ref[audible], filter_length=filter_length
+        ).double()
+    except (torch.linalg.LinAlgError, RuntimeError):  # batched LU reports a singular item as RuntimeError
+        for i in audible.tolist():
+            try:
+                values[i] = signal_distortion_ratio(flat_est[i], flat_ref[i], filter_length=filter_length)
+            except torch.linalg.LinAlgError:
+                pass
     values = values.reshape(estimate.shape[:-1])
     # An exact estimate can push the coherence past 1 by rounding (NaN); a ceiling SI-SDR identifies it.
     perfect = values.isnan() & (si_sdr(estimate, reference) >= SDR_CEILING_DB)

@@ -12,7 +12,7 @@ from diffusers.utils.torch_utils import randn_tensor
 from transformers import PreTrainedModel
 
 from ..audio import AudioSource, load_audio, normalize_mixture
-from ..decoding import DECODERS, mask_decode
+from ..decoding import DECODERS, MASK_RULES, mask_decode
 from ..errors import AudioInputError, CheckpointError, QueryError
 from ..models.text_encoder import check_queries, encode_text, load_text_encoder
 from ..models.transformer_flowsep import FlowSepTransformer
@@ -171,6 +171,7 @@ class FlowSepPipeline(DiffusionPipeline):
         num_inference_steps: int = 10,
         guidance_scale: float = 1.0,
         decoder: str = "mask",
+        mask_rule: str = "ratio",
         return_residual: bool = False,
         generator: torch.Generator | list[torch.Generator] | None = None,
         output_type: str = "np",
@@ -192,6 +193,8 @@ class FlowSepPipeline(DiffusionPipeline):
             guidance_scale (`float`, defaults to 1.0): classifier-free guidance; 1.0 is off.
             decoder (`str`, defaults to `"mask"`): `"vocoder"` (VAE -> mel -> BigVGAN, the paper's path) or `"mask"`
                 (mixture-consistent masking of the mixture's STFT; see `flowsep.decoding`).
+            mask_rule (`str`, defaults to `"ratio"`): how `decoder="mask"` turns mels into a mask: `"ratio"`,
+                `"wiener"` or `"binary"` (measured in `eval/reports/default_model.md`).
             return_residual (`bool`): also return `mixture - target`.
             generator (`torch.Generator`, *optional*): seeds the initial noise for reproducible output.
             output_type (`str`, defaults to `"np"`): `"np"`, `"pt"`, `"latent"` or `"mel"`.
@@ -206,6 +209,8 @@ class FlowSepPipeline(DiffusionPipeline):
         # 1. Check and read inputs
         if decoder not in DECODERS:
             raise ValueError(f"unknown decoder {decoder!r}: choose one of {DECODERS}")
+        if mask_rule not in MASK_RULES:
+            raise ValueError(f"unknown mask_rule {mask_rule!r}: choose one of {MASK_RULES}")
         if output_type not in OUTPUT_TYPES:
             raise ValueError(f"unknown output_type {output_type!r}: choose one of {OUTPUT_TYPES}")
         if decoder == "vocoder" and output_type in ("np", "pt") and self.vocoder is None:
@@ -281,7 +286,8 @@ class FlowSepPipeline(DiffusionPipeline):
             scaled, gain = levelled[owner]
             silent = bool(waves[owner].abs().max() == 0)
             if decoder == "mask":
-                target = mask_decode(mels[item][None].to(device), scaled[None].to(device), self.mel_config)[0].cpu()
+                target = mask_decode(mels[item][None].to(device), scaled[None].to(device), self.mel_config, mask_rule)
+                target = target[0].cpu()
             else:
                 target = wave_adders[item].result()
             target = torch.zeros_like(waves[owner]) if silent else target / gain
