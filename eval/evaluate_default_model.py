@@ -40,10 +40,10 @@ def paraphrases_by_clip(corpus_manifest: Path) -> dict[str, list[str]]:
     return {r.id: r.extra.get("paraphrase_captions", []) for r in read_manifest(corpus_manifest)}
 
 
-def generated_mel(pipe, query: str, mixture: torch.Tensor, steps: int, seed: int) -> torch.Tensor:
+def generated_mel(pipe, query: str, mixture: torch.Tensor, args, seed: int) -> torch.Tensor:
     """The model's target log-mel ``(n_mels, frames)`` for the levelled mixture."""
-    out = pipe(query, mixture, sample_rate=pipe.config.sample_rate, num_inference_steps=steps, output_type="mel",
-               generator=torch.Generator().manual_seed(seed))  # fmt: skip
+    out = pipe(query, mixture, sample_rate=pipe.config.sample_rate, num_inference_steps=args.steps,
+               guidance_scale=args.guidance, output_type="mel", generator=torch.Generator().manual_seed(seed))  # fmt: skip
     return out.audios[0]
 
 
@@ -81,19 +81,20 @@ def evaluate(args) -> dict:
             estimates[f"oracle mask ({rule})"] = masked(reference_mel, scaled, gain, rule, pipe)
         estimates["oracle through VAE (ratio)"] = masked(through_vae(pipe, reference * gain), scaled, gain, "ratio", pipe)
         start = time.perf_counter()
-        mel = generated_mel(pipe, item.query, mixture, args.steps, args.seed + item_index)
+        mel = generated_mel(pipe, item.query, mixture, args, args.seed + item_index)
         seconds += time.perf_counter() - start
         for rule in MASK_RULES:
             estimates[f"model, mask ({rule})"] = masked(mel, scaled, gain, rule, pipe)
         if pipe.vocoder is not None:
             estimates["model, vocoder"] = torch.as_tensor(pipe(
-                item.query, mixture, sample_rate=rate, num_inference_steps=args.steps, decoder="vocoder",
+                item.query, mixture, sample_rate=rate, num_inference_steps=args.steps, guidance_scale=args.guidance,
+                decoder="vocoder",
                 generator=torch.Generator().manual_seed(args.seed + item_index)).audios[0])  # fmt: skip
         alternatives = paraphrases.get(str(item.extra.get("target_id", "")), [])
         if alternatives:
             query = alternatives[item_index % len(alternatives)]
             estimates["model, paraphrased query (ratio)"] = masked(
-                generated_mel(pipe, query, mixture, args.steps, args.seed + item_index), scaled, gain, "ratio", pipe
+                generated_mel(pipe, query, mixture, args, args.seed + item_index), scaled, gain, "ratio", pipe
             )
         for name, estimate in estimates.items():
             rows.setdefault(name, []).append((item_index, estimate[: len(reference)]))
@@ -110,14 +111,14 @@ def evaluate(args) -> dict:
         table[name] = {"items": len(indices)} | {m: summary.__dict__ for m, summary in scores.summary.items()}
     return {
         "model": str(args.model), "benchmark": str(args.benchmark), "items": len(references), "steps": args.steps,
-        "seconds_per_item": seconds / max(1, len(references)), "rows": table,
+        "guidance": args.guidance, "seconds_per_item": seconds / max(1, len(references)), "rows": table,
     }  # fmt: skip
 
 
 def markdown(result: dict) -> str:
     lines = [
         f"Model `{result['model']}`, benchmark `{result['benchmark']}` ({result['items']} items), "
-        f"{result['steps']} steps, {result['seconds_per_item']:.2f} s per item.", "",
+        f"{result['steps']} steps, guidance {result['guidance']}, {result['seconds_per_item']:.2f} s per item.", "",
         "| output | SI-SDR (dB) | SI-SDRi (dB) | SDRi (dB) |", "|---|---:|---:|---:|",
     ]  # fmt: skip
     for name, metrics in result["rows"].items():
@@ -132,6 +133,7 @@ def main():
     parser.add_argument("--benchmark", default="data/benchmarks/debian-test")
     parser.add_argument("--corpus", default="data/debian-corpus/manifest.jsonl", help="for paraphrased queries")
     parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--guidance", type=float, default=1.0, help="classifier-free guidance (1 = off)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--limit", type=int)
     parser.add_argument("--device", default="cpu")
