@@ -50,10 +50,37 @@ def mel_mask(target_mel: torch.Tensor, mixture_mel: torch.Tensor, rule: str = "r
 
 
 def mask_decode(
-    target_mel: torch.Tensor, mixture: torch.Tensor, config: MelConfig, rule: str = "ratio"
+    target_mel: torch.Tensor,
+    mixture: torch.Tensor,
+    config: MelConfig,
+    rule: str = "ratio",
+    chunk_seconds: float = 30.0,
 ) -> torch.Tensor:
-    """Mixture-consistent target: ``target_mel (B, M, N)``, ``mixture (B, T)`` -> ``(B, T)``."""
+    """Mixture-consistent target: ``target_mel (B, M, N)``, ``mixture (B, T)`` -> ``(B, T)``.
+
+    Long mixtures are decoded in chunks of ``chunk_seconds`` (each with at least ``n_fft`` samples of context on both sides,
+    cut off afterwards), so memory does not grow with the STFT of the whole input; the result is the same as one
+    pass, since STFT frames are local.
+    """
     mixture = mixture.float()
+    hop = config.hop_length
+    chunk, margin = int(chunk_seconds * config.sample_rate), -(-config.n_fft // hop) * hop
+    chunk -= chunk % hop
+    if mixture.shape[-1] <= chunk + 2 * margin:
+        return _mask_decode_whole(target_mel, mixture, config, rule)
+    pieces = []
+    for start in range(0, mixture.shape[-1], chunk):
+        left = max(0, start - margin)  # a multiple of hop: the chunk's frames stay on the global frame grid
+        right = min(mixture.shape[-1], start + chunk + margin)
+        first = left // hop
+        mel = target_mel[..., first : first + (right - left) // hop + 1]
+        piece = _mask_decode_whole(mel, mixture[..., left:right], config, rule)
+        pieces.append(piece[..., start - left : start - left + chunk])
+    return torch.cat(pieces, dim=-1)
+
+
+def _mask_decode_whole(target_mel: torch.Tensor, mixture: torch.Tensor, config: MelConfig, rule: str) -> torch.Tensor:
+    """One-pass mask decoding of ``mixture (B, T)`` with ``target_mel (B, M, N)``."""
     mixture_mel = log_mel_spectrogram(mixture, config)
     frames = min(mixture_mel.shape[-1], target_mel.shape[-1])
     mask = mel_mask(target_mel[..., :frames].float(), mixture_mel[..., :frames], rule)  # (B, M, N)

@@ -49,3 +49,16 @@ def test_overlap_add_is_exact_and_bounded():
     starts = plan_windows(wave.numel(), 8_000, 2_000, 640)
     assert starts[-1] + 8_000 >= wave.numel() and all(s % 640 == 0 for s in starts)
     assert torch.allclose(overlap_add(split_windows(wave, starts, 8_000), starts, wave.numel(), 2_000), wave, atol=1e-6)
+
+
+def test_chunked_mask_decoding_equals_one_pass():
+    from flowsep.decoding import _mask_decode_whole, mask_decode
+    from flowsep.spectrogram import MelConfig, log_mel_spectrogram
+
+    config, generator = MelConfig(), torch.Generator().manual_seed(0)
+    mixture = 0.1 * torch.randn(2, 16000 * 7 + 123, generator=generator)
+    target_mel = log_mel_spectrogram(0.5 * mixture + 0.01 * torch.randn(mixture.shape, generator=generator), config)
+    whole = _mask_decode_whole(target_mel, mixture, config, "wiener")
+    chunked = mask_decode(target_mel, mixture, config, "wiener", chunk_seconds=1.0)
+    assert chunked.shape == whole.shape
+    assert torch.allclose(chunked, whole, atol=1e-6)
