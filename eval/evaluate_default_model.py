@@ -40,11 +40,20 @@ def paraphrases_by_clip(corpus_manifest: Path) -> dict[str, list[str]]:
     return {r.id: r.extra.get("paraphrase_captions", []) for r in read_manifest(corpus_manifest)}
 
 
+def separate(pipe, query: str, mixture: torch.Tensor, args, seed: int, **options) -> torch.Tensor:
+    """The model's output (a waveform unless ``output_type`` says otherwise) for one mixture ``(T,)`` with the
+    run's steps and guidance."""
+    options.setdefault("output_type", "pt")
+    out = pipe(
+        query, mixture, sample_rate=pipe.config.sample_rate, num_inference_steps=args.steps,
+        guidance_scale=args.guidance, generator=torch.Generator().manual_seed(seed), **options,
+    )  # fmt: skip
+    return out.audios[0]
+
+
 def generated_mel(pipe, query: str, mixture: torch.Tensor, args, seed: int) -> torch.Tensor:
     """The model's target log-mel ``(n_mels, frames)`` for the levelled mixture."""
-    out = pipe(query, mixture, sample_rate=pipe.config.sample_rate, num_inference_steps=args.steps,
-               guidance_scale=args.guidance, output_type="mel", generator=torch.Generator().manual_seed(seed))  # fmt: skip
-    return out.audios[0]
+    return separate(pipe, query, mixture, args, seed, output_type="mel")
 
 
 def through_vae(pipe, wave: torch.Tensor) -> torch.Tensor:
@@ -86,10 +95,9 @@ def evaluate(args) -> dict:
         for rule in MASK_RULES:
             estimates[f"model, mask ({rule})"] = masked(mel, scaled, gain, rule, pipe)
         if pipe.vocoder is not None:
-            estimates["model, vocoder"] = torch.as_tensor(pipe(
-                item.query, mixture, sample_rate=rate, num_inference_steps=args.steps, guidance_scale=args.guidance,
-                decoder="vocoder",
-                generator=torch.Generator().manual_seed(args.seed + item_index)).audios[0])  # fmt: skip
+            estimates["model, vocoder"] = separate(
+                pipe, item.query, mixture, args, args.seed + item_index, decoder="vocoder"
+            )
         alternatives = paraphrases.get(str(item.extra.get("target_id", "")), [])
         if alternatives:
             query = alternatives[item_index % len(alternatives)]
@@ -117,8 +125,11 @@ def evaluate(args) -> dict:
 
 def markdown(result: dict) -> str:
     lines = [
-        f"Model `{result['model']}`, benchmark `{result['benchmark']}` ({result['items']} items), "
-        f"{result['steps']} steps, guidance {result['guidance']}, {result['seconds_per_item']:.2f} s per item.", "",
+        (
+            f"Model `{result['model']}`, benchmark `{result['benchmark']}` ({result['items']} items), "
+            f"{result['steps']} steps, guidance {result['guidance']}, {result['seconds_per_item']:.2f} s per item."
+        ),
+        "",
         "| output | SI-SDR (dB) | SI-SDRi (dB) | SDRi (dB) |", "|---|---:|---:|---:|",
     ]  # fmt: skip
     for name, metrics in result["rows"].items():

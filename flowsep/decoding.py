@@ -58,9 +58,9 @@ def mask_decode(
 ) -> torch.Tensor:
     """Mixture-consistent target: ``target_mel (B, M, N)``, ``mixture (B, T)`` -> ``(B, T)``.
 
-    Long mixtures are decoded in chunks of ``chunk_seconds`` (each with at least ``n_fft`` samples of context on both sides,
-    cut off afterwards), so memory does not grow with the STFT of the whole input; the result is the same as one
-    pass, since STFT frames are local.
+    Long mixtures are decoded in chunks of ``chunk_seconds``, each with at least ``n_fft`` samples of context on
+    both sides that are cut off afterwards, so memory does not grow with the STFT of the whole input; the result
+    is the same as one pass, since STFT frames are local.
     """
     mixture = mixture.float()
     hop = config.hop_length
@@ -79,7 +79,9 @@ def mask_decode(
     return torch.cat(pieces, dim=-1)
 
 
-def _mask_decode_whole(target_mel: torch.Tensor, mixture: torch.Tensor, config: MelConfig, rule: str) -> torch.Tensor:
+def _mask_decode_whole(
+    target_mel: torch.Tensor, mixture: torch.Tensor, config: MelConfig, rule: str
+) -> torch.Tensor:
     """One-pass mask decoding of ``mixture (B, T)`` with ``target_mel (B, M, N)``."""
     mixture_mel = log_mel_spectrogram(mixture, config)
     frames = min(mixture_mel.shape[-1], target_mel.shape[-1])

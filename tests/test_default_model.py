@@ -1,6 +1,7 @@
-"""The shipped default model (``checkpoints/flowsep-mini``): it loads offline and `flowsep demo` works with it."""
+"""The shipped default model (``checkpoints/flowsep-mini``): it loads offline and `flowsep demo` works."""
 
 import numpy as np
+import pytest
 import soundfile as sf
 import torch
 
@@ -10,8 +11,13 @@ from flowsep.commands.demo import ASSETS
 from flowsep.loading import DEFAULT_MODEL_DIR, load_pipeline
 
 
-def test_default_model_loads_offline_with_its_text_encoder():
-    pipe = load_pipeline(None, "cpu")
+@pytest.fixture(scope="module")
+def default_pipe():
+    return load_pipeline(None, "cpu")
+
+
+def test_default_model_loads_offline_with_its_text_encoder(default_pipe):
+    pipe = default_pipe
     assert DEFAULT_MODEL_DIR.is_dir()
     assert pipe.text_encoder is not None and pipe.text_encoder.config.hidden_size == 384
     assert pipe.transformer.config.text_embed_dim == 384
@@ -28,8 +34,8 @@ def test_demo_writes_target_residual_and_figure_that_sum_to_the_mixture(tmp_path
     assert 0.05 < np.sqrt(np.mean(target**2)) / np.sqrt(np.mean(mixture**2)) < 0.95
 
 
-def test_the_query_changes_what_is_kept():
-    pipe = load_pipeline(None, "cpu")
+def test_the_query_changes_what_is_kept(default_pipe):
+    pipe = default_pipe
     mixture = load_audio(ASSETS / "demo_mixture.flac", target_sample_rate=16000)
     out = pipe(["a man speaking", "bells ringing"], mixture, sample_rate=16000, num_inference_steps=5,
                output_type="pt", generator=torch.Generator().manual_seed(0))  # fmt: skip

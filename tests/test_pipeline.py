@@ -6,6 +6,7 @@ import torch
 
 from conftest import noise_mixture
 from flowsep import FlowSepPipeline
+from flowsep.decoding import MASK_RULES
 from flowsep.errors import AudioInputError, CheckpointError, QueryError
 from flowsep.loading import load_pipeline
 from flowsep.schedulers import make_scheduler
@@ -40,7 +41,7 @@ def test_guidance_changes_the_output(tiny_pipe):
 
 def test_mask_decoder_is_mixture_consistent_for_every_rule(tiny_pipe):
     outputs = {}
-    for rule in ("ratio", "wiener", "binary"):
+    for rule in MASK_RULES:
         out = run(tiny_pipe, decoder="mask", mask_rule=rule, return_residual=True)
         assert np.abs(out.audios + out.residuals - MIX).max() < 1e-4
         outputs[rule] = out.audios

@@ -20,7 +20,7 @@ from ..errors import RecipeError
 from ..loading import default_model, resolve_device
 from ..metrics import DEFAULT_CLAP_CHECKPOINT
 from ..metrics.fad import BACKBONE_SAMPLE_RATES
-from .separate import add_model_arguments, prepare_pipeline
+from .separate import add_model_arguments, prepare_pipeline, sampling_options
 
 METRIC_NAMES = ("sisdr", "clap", "fad")
 
@@ -100,8 +100,8 @@ def run(args: argparse.Namespace) -> int:
     state.wait_for_everyone()
 
     # 4. Separate and score this process's share
-    separator = Separator(lambda: prepare_pipeline(args), args.seed, guidance_scale=args.guidance, decoder=args.decoder,
-                          mask_rule=args.mask_rule)
+    options = {key: value for key, value in sampling_options(args).items() if key != "num_inference_steps"}
+    separator = Separator(lambda: prepare_pipeline(args), args.seed, **options)  # steps vary per system
     with state.split_between_processes(jobs) as mine:
         separated = process_jobs(mine, run_folder, scorer, separator, state.process_index, args.batch_size)
     print(f"process {state.process_index}: {len(mine)} items scored, {separated} separated")

@@ -7,10 +7,10 @@ import argparse
 import torch
 
 from ..audio import read_audio_file, save_audio
+from ..decoding import DECODERS, MASK_RULES
 from ..errors import QueryError
 from ..loading import load_pipeline
 from ..models.text_encoder import check_queries
-from ..decoding import DECODERS, MASK_RULES
 from ..schedulers import SOLVERS, make_scheduler
 
 

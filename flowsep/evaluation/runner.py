@@ -149,8 +149,8 @@ class Separator:
 
     def _run(self, mixtures: list[torch.Tensor], queries: list[str], steps: int):
         return self.pipe(
-            queries, mixtures, sample_rate=self.pipe.config.sample_rate, num_inference_steps=steps, output_type="pt",
-            generator=[torch.Generator().manual_seed(self.seed) for _ in queries], **self.options,
+            queries, mixtures, sample_rate=self.pipe.config.sample_rate, num_inference_steps=steps,
+            output_type="pt", generator=[torch.Generator().manual_seed(self.seed) for _ in queries], **self.options,
         )  # fmt: skip
 
     def __call__(

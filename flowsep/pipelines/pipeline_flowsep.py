@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Callable
 
-import numpy as np
 import torch
 from diffusers import AutoencoderKL, DiffusionPipeline
 from diffusers.schedulers.scheduling_utils import SchedulerMixin
@@ -286,8 +285,8 @@ class FlowSepPipeline(DiffusionPipeline):
             scaled, gain = levelled[owner]
             silent = bool(waves[owner].abs().max() == 0)
             if decoder == "mask":
-                target = mask_decode(mels[item][None].to(device), scaled[None].to(device), self.mel_config, mask_rule)
-                target = target[0].cpu()
+                mel, mixture_wave = mels[item][None].to(device), scaled[None].to(device)
+                target = mask_decode(mel, mixture_wave, self.mel_config, mask_rule)[0].cpu()
             else:
                 target = wave_adders[item].result()
             target = torch.zeros_like(waves[owner]) if silent else target / gain
