@@ -46,7 +46,8 @@ def separate(pipe, query: str, mixture: torch.Tensor, args, seed: int, **options
     options.setdefault("output_type", "pt")
     out = pipe(
         query, mixture, sample_rate=pipe.config.sample_rate, num_inference_steps=args.steps,
-        guidance_scale=args.guidance, generator=torch.Generator().manual_seed(seed), **options,
+        guidance_scale=args.guidance, source_noise=args.source_noise, generator=torch.Generator().manual_seed(seed),
+        **options,
     )  # fmt: skip
     return out.audios[0]
 
@@ -119,7 +120,7 @@ def evaluate(args) -> dict:
         table[name] = {"items": len(indices)} | {m: summary.__dict__ for m, summary in scores.summary.items()}
     return {
         "model": str(args.model), "benchmark": str(args.benchmark), "items": len(references), "steps": args.steps,
-        "guidance": args.guidance, "seconds_per_item": seconds / max(1, len(references)), "rows": table,
+        "guidance": args.guidance, "source_noise": args.source_noise, "seconds_per_item": seconds / max(1, len(references)), "rows": table,
     }  # fmt: skip
 
 
@@ -127,7 +128,9 @@ def markdown(result: dict) -> str:
     lines = [
         (
             f"Model `{result['model']}`, benchmark `{result['benchmark']}` ({result['items']} items), "
-            f"{result['steps']} steps, guidance {result['guidance']}, {result['seconds_per_item']:.2f} s per item."
+            f"{result['steps']} steps, guidance {result['guidance']}, "
+            + (f"source noise {result['source_noise']}, " if result.get("source_noise") is not None else "")
+            + f"{result['seconds_per_item']:.2f} s per item."
         ),
         "",
         "| output | SI-SDR (dB) | SI-SDRi (dB) | SDRi (dB) |", "|---|---:|---:|---:|",
@@ -145,6 +148,7 @@ def main():
     parser.add_argument("--corpus", default="data/debian-corpus/manifest.jsonl", help="for paraphrased queries")
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--guidance", type=float, default=1.0, help="classifier-free guidance (1 = off)")
+    parser.add_argument("--source-noise", type=float, help="start noise of a mixture-source model (default: its own)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--limit", type=int)
     parser.add_argument("--device", default="cpu")

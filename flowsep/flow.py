@@ -1,7 +1,9 @@
 """Rectified flow, written once (the diffusers / Stable Audio convention).
 
-``sigma = 1`` is noise and ``sigma = 0`` is data; ``x_sigma = (1 - sigma) * x0 + sigma * noise``; the network
-predicts the velocity ``v = noise - x0``. The paper's time ``t`` equals ``1 - sigma``. Timesteps fed to the
+``sigma = 1`` is the source and ``sigma = 0`` is data; ``x_sigma = (1 - sigma) * x0 + sigma * x1``; the network
+predicts the velocity ``v = x1 - x0``. FlowSep's source ``x1`` is Gaussian noise; the ``"mixture"`` source
+(:func:`source_sample`) starts from the mixture's latent plus scaled noise, so that the flow bridges mixture and
+target and whatever the network is unsure of stays as it is in the mixture. The paper's time ``t`` equals ``1 - sigma``. Timesteps fed to the
 network are ``sigma * 1000`` as in diffusers' flow-matching schedulers, which own the sampling ODE step.
 """
 
@@ -10,6 +12,18 @@ from __future__ import annotations
 import torch
 
 NUM_TRAIN_TIMESTEPS = 1000
+SOURCES = ("noise", "mixture")
+
+
+def source_sample(
+    noise: torch.Tensor, mixture_latents: torch.Tensor, source: str = "noise", source_noise: float = 1.0
+) -> torch.Tensor:
+    """Start of the path ``x1`` ``(B, C, T, F)``: ``noise``, or ``mixture_latents + source_noise * noise``."""
+    if source == "noise":
+        return noise
+    if source == "mixture":
+        return mixture_latents.to(noise.dtype) + source_noise * noise
+    raise ValueError(f"unknown flow source {source!r}: choose one of {SOURCES}")
 
 
 def interpolate(x0: torch.Tensor, noise: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
@@ -19,7 +33,7 @@ def interpolate(x0: torch.Tensor, noise: torch.Tensor, sigma: torch.Tensor) -> t
 
 
 def velocity(x0: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
-    """Regression target of the network: ``noise - x0``."""
+    """Regression target of the network: ``noise - x0`` (``noise`` is the source sample ``x1``)."""
     return noise - x0
 
 

@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 from flowsep.cli import main
@@ -39,6 +40,14 @@ def test_errors_are_one_line_without_traceback(saved_tiny_pipe, tmp_path):
     assert result.returncode == 2
     assert "audio file not found" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "o.wav").exists()
+
+
+def test_source_noise_option_is_accepted_and_checked(saved_tiny_pipe, mixture_wav, tmp_path, capsys):
+    args = ["separate", str(mixture_wav), "-q", "dog", "--model", str(saved_tiny_pipe), "--steps", "1"]
+    assert main([*args, "-o", str(tmp_path / "a.wav"), "--source-noise", "0"]) == 0
+    with pytest.raises(SystemExit):
+        main([*args, "-o", str(tmp_path / "b.wav"), "--source-noise", "-1"])
+    assert "must be >= 0" in capsys.readouterr().err and not (tmp_path / "b.wav").exists()
 
 
 def test_empty_query_and_missing_model(mixture_wav, tmp_path, capsys):

@@ -1,5 +1,6 @@
 """Forward shapes, conditioning, save/load and configs of the components."""
 
+import pytest
 import torch
 
 from flowsep.models import BigVGANVocoder, FlowSepTransformer
@@ -36,6 +37,11 @@ def test_new_transformer_predicts_zero_velocity():
     x, mix, t, text, mask = inputs()
     model = FlowSepTransformer(num_layers=1, num_attention_heads=2, attention_head_dim=16, text_embed_dim=32)
     assert model(x, mix, t, text, mask).sample.abs().max() == 0
+
+
+def test_unknown_flow_source_is_refused():
+    with pytest.raises(ValueError, match="source='mix'"):
+        FlowSepTransformer(num_layers=1, num_attention_heads=2, attention_head_dim=16, source="mix")
 
 
 def test_text_mixture_and_dropout_change_the_output():

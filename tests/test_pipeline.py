@@ -6,10 +6,12 @@ import torch
 
 from conftest import noise_mixture
 from flowsep import FlowSepPipeline
+from flowsep.audio import normalize_mixture
 from flowsep.decoding import MASK_RULES
 from flowsep.errors import AudioInputError, CheckpointError, QueryError
 from flowsep.loading import load_pipeline
 from flowsep.schedulers import make_scheduler
+from flowsep.testing import make_tiny_pipeline
 
 MIX = noise_mixture()
 
@@ -74,6 +76,24 @@ def test_long_input_is_windowed_and_short_input_trimmed(tiny_pipe):
     assert out.audios.shape == (1, long_mix.size)
     short = run(tiny_pipe, mixture=MIX[:1000])
     assert short.audios.shape == (1, 1000)
+
+
+def test_mixture_source_starts_from_the_mixture_latent():
+    """A zero-velocity network keeps its start: the mixture latent (no noise) or the mixture plus noise."""
+    pipe = make_tiny_pipeline(seed=0)
+    pipe.transformer.register_to_config(source="mixture", source_noise=0.5)
+    torch.nn.init.zeros_(pipe.transformer.proj_out.weight)
+    torch.nn.init.zeros_(pipe.transformer.proj_out.bias)
+    window = MIX[: pipe.segment_samples]
+    scaled, _ = normalize_mixture(torch.from_numpy(window), pipe.config.reference_rms)
+    mixture_latents, _ = pipe._encode_mixture(scaled[None])
+    exact = [run(pipe, mixture=window, seed=seed, output_type="latent", source_noise=0.0).audios for seed in (1, 2)]
+    torch.testing.assert_close(exact[0], mixture_latents)
+    torch.testing.assert_close(exact[1], mixture_latents)
+    noisy = run(pipe, mixture=window, seed=1, output_type="latent").audios  # the training value, 0.5
+    assert 0.3 < (noisy - mixture_latents).std() < 0.7
+    with pytest.raises(ValueError, match="source_noise must be >= 0"):
+        run(pipe, source_noise=-1.0)
 
 
 def test_silence_in_gives_silence_out(tiny_pipe):

@@ -226,6 +226,49 @@ def test_flow_matching_objective():
     assert not model.inputs[3].any()
 
 
+def test_mixture_source_objective_regresses_mixture_minus_target():
+    """With the "mixture" source and no start noise the path runs from the mixture latent to the target."""
+    x0, mix = torch.randn(4, 8, 6, 16), torch.randn(4, 8, 6, 16)
+    states, mask = torch.randn(4, 3, 32), torch.ones(4, 3, dtype=torch.long)
+    model = ZeroVelocity()
+    objective = FlowMatchingObjective(source="mixture", source_noise=0.0)
+    out = objective(model, x0, mix, states, mask, generator=torch.Generator().manual_seed(0))
+    sigma = out.sigma.view(-1, 1, 1, 1)
+    torch.testing.assert_close(model.inputs[0], (1 - sigma) * x0 + sigma * mix)
+    torch.testing.assert_close(out.loss, (mix - x0).pow(2).mean())
+    noisy = FlowMatchingObjective(source="mixture", source_noise=0.5)(
+        model, x0, mix, states, mask, generator=torch.Generator().manual_seed(0)
+    )
+    assert not torch.allclose(noisy.loss, out.loss)
+
+
+def test_fine_tuning_overrides_the_flow_source(stages, corpus, tmp_path, mixture_wav):
+    """`init_from` plus `model:` keeps the weights and changes config entries such as the flow's source."""
+    overrides = {
+        **flow_overrides(corpus, stages["vae"]), "init_from": str(stages["flow"] / "transformer"),
+        "model.source": "mixture", "model.source_noise": 0.25, "trainer.max_steps": 1,
+    }  # fmt: skip
+    tuned = train("flow.yaml", tmp_path / "tuned", overrides)
+    config = yaml.safe_load((tuned / "transformer" / "config.json").read_text())
+    assert config["source"] == "mixture" and config["source_noise"] == 0.25
+    original = load_file(stages["flow"] / "transformer" / "diffusion_pytorch_model.safetensors")
+    changed = load_file(tuned / "transformer" / "diffusion_pytorch_model.safetensors")
+    assert original.keys() == changed.keys()
+    parts = {
+        "assemble.vae": str(stages["vae"]), "assemble.transformer": str(tuned),
+        "assemble.vocoder": str(stages["vocoder"]), "assemble.text_encoder": corpus["text_encoder"],
+        "assemble.source_noise": 0.0,
+    }  # fmt: skip
+    pipe = FlowSepPipeline.from_pretrained(train("assemble.yaml", tmp_path / "pipeline", parts))
+    pipe.set_progress_bar_config(disable=True)
+    assert pipe.config.source_noise == 0.0
+    outputs = [
+        pipe("a steady high beep", str(mixture_wav), num_inference_steps=2, generator=torch.manual_seed(seed)).audios
+        for seed in (0, 1)
+    ]
+    assert (outputs[0] == outputs[1]).all()  # no start noise: the seed does not matter
+
+
 @pytest.mark.slow
 def test_two_processes_over_gloo(stages, corpus, tmp_path):
     """`accelerate launch --multi_gpu --num_processes 2` on a CPU machine: 2 processes, gloo, DDP."""

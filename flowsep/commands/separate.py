@@ -14,6 +14,14 @@ from ..models.text_encoder import check_queries
 from ..schedulers import SOLVERS, make_scheduler
 
 
+def non_negative(text: str) -> float:
+    """argparse type: a float >= 0."""
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
 def add_model_arguments(parser: argparse.ArgumentParser):
     """Options shared by every command that runs a model."""
     parser.add_argument("--model", default=None, help="model folder or hub id (default: the shipped flowsep-mini)")
@@ -23,6 +31,10 @@ def add_model_arguments(parser: argparse.ArgumentParser):
     parser.add_argument("--shift", type=float, default=None, help="timestep shift of the schedule")
     parser.add_argument("--decoder", choices=DECODERS, default="mask", help="waveform decoder")
     parser.add_argument("--mask-rule", choices=MASK_RULES, default="ratio", help="mask of the mask decoder")
+    parser.add_argument(
+        "--source-noise", type=non_negative, default=None,
+        help="start noise of a model whose flow starts from the mixture (0 = deterministic; default: the model's)",
+    )  # fmt: skip
     parser.add_argument("--seed", type=int, default=0, help="seed of the initial noise")
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 ... (default: auto)")
     parser.add_argument("--dtype", choices=("fp32", "fp16", "bf16"), default="fp32", help="weights' dtype")
@@ -32,7 +44,7 @@ def sampling_options(args: argparse.Namespace) -> dict:
     """The pipeline keyword arguments that ``add_model_arguments`` sets (besides the model and its solver)."""
     return {
         "num_inference_steps": args.steps, "guidance_scale": args.guidance, "decoder": args.decoder,
-        "mask_rule": args.mask_rule,
+        "mask_rule": args.mask_rule, "source_noise": args.source_noise,
     }  # fmt: skip
 
 

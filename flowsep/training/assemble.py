@@ -27,17 +27,19 @@ def build_pipeline(
     data: DataConfig,
     scheduler: str = "euler",
     text_encoder_name: str | None = None,
+    source_noise: float | None = None,
 ) -> FlowSepPipeline:
     """A pipeline from in-memory components and the recipe's front end (mel settings and ``reference_rms``).
 
-    ``text_encoder_name`` is recorded so that a pipeline saved without its text encoder can load it by name.
+    ``text_encoder_name`` is recorded so that a pipeline saved without its text encoder can load it by name;
+    ``source_noise`` is the pipeline's default start noise (see :class:`~flowsep.FlowSepPipeline`).
     """
     mel = data.mel
     pipe = FlowSepPipeline(
         vae=vae, transformer=transformer, scheduler=make_scheduler(scheduler), text_encoder=text_encoder,
         tokenizer=tokenizer, vocoder=vocoder, sample_rate=mel.sample_rate, n_fft=mel.n_fft,
         hop_length=mel.hop_length, win_length=mel.win_length, n_mels=mel.n_mels, fmin=mel.fmin, fmax=mel.fmax,
-        reference_rms=data.reference_rms, text_encoder_name=text_encoder_name,
+        reference_rms=data.reference_rms, text_encoder_name=text_encoder_name, source_noise=source_noise,
     )  # fmt: skip
     pipe.set_progress_bar_config(disable=True)
     return pipe
@@ -75,7 +77,8 @@ def assemble(recipe: Recipe) -> Path:
     if not config.bundle_text_encoder:
         text_encoder, tokenizer = None, None
     pipe = build_pipeline(
-        vae, transformer, text_encoder, tokenizer, vocoder, recipe.data, config.scheduler, config.text_encoder
+        vae, transformer, text_encoder, tokenizer, vocoder, recipe.data, config.scheduler, config.text_encoder,
+        config.source_noise,
     )
     output_dir = Path(recipe.output_dir)
     pipe.save_pretrained(output_dir)

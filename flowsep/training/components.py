@@ -1,9 +1,10 @@
 """Build the trainable component of a stage from its recipe, and load the frozen ones.
 
 The architecture comes from the component's config, never from recipe keys: ``init_from`` (a
-``save_pretrained`` folder, or for the vocoder an NVIDIA BigVGAN release) fine-tunes existing weights;
-``model_config`` (a ``config.json`` or a folder holding one) builds fresh weights from a config; ``model``
-(a dict) is passed to the constructor, on top of ``model_config`` when both are given.
+``save_pretrained`` folder, or for the vocoder an NVIDIA BigVGAN release) fine-tunes existing weights, and
+``model`` then overrides entries of the loaded config that leave the weights' shapes alone (for example the
+flow's ``source``); ``model_config`` (a ``config.json`` or a folder holding one) builds fresh weights from a
+config; ``model`` (a dict) is passed to the constructor, on top of ``model_config`` when both are given.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def build_component(cls: type, recipe: Recipe):
         folder = Path(recipe.init_from)
         if cls is BigVGANVocoder and (folder / "bigvgan_generator.pt").is_file():
             return cls.from_bigvgan_release(folder)
-        return cls.from_pretrained(recipe.init_from)
+        return cls.from_pretrained(recipe.init_from, **recipe.model)
     kwargs = _config_dict(recipe.model_config) if recipe.model_config else {}
     kwargs.update(recipe.model)
     try:

@@ -1,8 +1,9 @@
 """The rectified flow-matching objective of FlowSep, kept apart from the backbone (as F5-TTS's ``cfm.py``).
 
-Given the target latent ``x0`` and the mixture latent, it draws noise and a noise level, builds the point
-``x_sigma`` on the straight path, asks the network for the velocity and regresses it onto ``noise - x0``
-(the conventions of :mod:`flowsep.flow`). Rows whose text is dropped get the network's null text, which is
+Given the target latent ``x0`` and the mixture latent, it draws noise and a noise level, builds the source
+sample ``x1`` (the noise itself, or the mixture latent plus scaled noise) and the point ``x_sigma`` on the
+straight path, asks the network for the velocity and regresses it onto ``x1 - x0`` (the conventions of
+:mod:`flowsep.flow`). Rows whose text is dropped get the network's null text, which is
 what classifier-free guidance needs at inference.
 """
 
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ..flow import interpolate, sample_sigmas, timestep_from_sigma, velocity
+from ..flow import interpolate, sample_sigmas, source_sample, timestep_from_sigma, velocity
 
 
 @dataclass
@@ -34,6 +35,8 @@ class FlowMatchingObjective:
             [`flowsep.flow.sample_sigmas`].
         logit_mean (`float`), logit_std (`float`): parameters of `"logit_normal"` sampling.
         text_dropout (`float`, defaults to 0.1): probability that a row gets the null text.
+        source (`str`, defaults to `"noise"`), source_noise (`float`, defaults to 1.0): the flow's source, see
+            [`flowsep.flow.source_sample`]; the transformer's config says which one it learns.
 
     The randomness (noise, noise levels, text dropout) comes from the given `torch.Generator` on the CPU, so
     a training step is reproducible from its seed whatever the device.
@@ -45,8 +48,11 @@ class FlowMatchingObjective:
         logit_mean: float = 0.0,
         logit_std: float = 1.0,
         text_dropout: float = 0.1,
+        source: str = "noise",
+        source_noise: float = 1.0,
     ):
         self.timestep_sampling = timestep_sampling
+        self.source, self.source_noise = source, source_noise
         self.logit_mean, self.logit_std = logit_mean, logit_std
         self.text_dropout = text_dropout
 
@@ -77,10 +83,11 @@ class FlowMatchingObjective:
         )
         drop = torch.rand(batch, generator=generator) < p_drop
         sigma, drop = sigma.to(device), drop.to(device)
-        x_sigma = interpolate(target_latents, noise, sigma)  # (B, C, T, F)
+        x1 = source_sample(noise, mixture_latents, self.source, self.source_noise)
+        x_sigma = interpolate(target_latents, x1, sigma)  # (B, C, T, F)
         prediction = model(
             x_sigma, mixture_latents, timestep_from_sigma(sigma),
             encoder_hidden_states=text_states, encoder_attention_mask=text_mask, text_dropout_mask=drop,
         ).sample  # fmt: skip
-        loss = F.mse_loss(prediction.float(), velocity(target_latents, noise).float())
+        loss = F.mse_loss(prediction.float(), velocity(target_latents, x1).float())
         return FlowMatchingOutput(loss=loss, sigma=sigma, prediction=prediction)

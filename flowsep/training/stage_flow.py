@@ -40,8 +40,9 @@ class FlowStage(StageTask):
         config, transformer = self.recipe.flow, self.transformer.config
         self.accelerator = accelerator
         self.objective = FlowMatchingObjective(
-            config.timestep_sampling, config.logit_mean, config.logit_std, config.text_dropout
-        )
+            config.timestep_sampling, config.logit_mean, config.logit_std, config.text_dropout,
+            transformer.source, transformer.source_noise,
+        )  # fmt: skip
         vae = AutoencoderKL.from_pretrained(config.vae, torch_dtype=weight_dtype)
         self.vae = vae.to(self.device).eval().requires_grad_(False)
         frames = round(self.recipe.data.segment_seconds * self.mel.sample_rate) // self.mel.hop_length
