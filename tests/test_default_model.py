@@ -42,3 +42,16 @@ def test_the_query_changes_what_is_kept(default_pipe):
     speech, bells = out.audios
     correlation = torch.dot(speech, bells) / (speech.norm() * bells.norm())
     assert correlation < 0.8  # a model that ignored the text would give ~1 (flowsep-mini: 0.54)
+
+
+def test_default_model_starts_from_the_mixture_without_noise(default_pipe):
+    """flowsep-mini's flow starts at the mixture latent with no start noise: the output does not depend on seeds."""
+    pipe = default_pipe
+    assert pipe.transformer.config.source == "mixture" and pipe.config.source_noise == 0.0
+    mixture = load_audio(ASSETS / "demo_mixture.flac", target_sample_rate=16000)[:48000]
+    outputs = [
+        pipe("a man speaking", mixture, sample_rate=16000, num_inference_steps=2, output_type="pt",
+             generator=torch.Generator().manual_seed(seed)).audios[0]
+        for seed in (0, 1)
+    ]  # fmt: skip
+    torch.testing.assert_close(outputs[0], outputs[1], rtol=0, atol=0)

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 import torch
-
 from conftest import noise_mixture
+
 from flowsep import FlowSepPipeline
 from flowsep.audio import normalize_mixture
 from flowsep.decoding import MASK_RULES
