@@ -10,6 +10,9 @@ Rows (SI-SDR, SI-SDRi, SDRi over the benchmark's items):
 * ``model, vocoder``: the paper's decoder, when the model has a vocoder;
 * ``model, paraphrased query``: the same items queried with phrasings absent from the training captions.
 
+A second table splits the SI-SDRi of the oracle ratio mask and of the model's ratio-mask output by the input SNR
+of the target (buried, comparable, dominant).
+
     python eval/evaluate_default_model.py --model checkpoints/flowsep-mini --benchmark data/benchmarks/debian-test
 
 Prints a Markdown table and writes JSON and Markdown (default ``eval/reports/default_model.*``).
@@ -38,6 +41,20 @@ from flowsep.windowing import OverlapAdd, plan_windows, split_windows
 def paraphrases_by_clip(corpus_manifest: Path) -> dict[str, list[str]]:
     """``clip id -> paraphrased captions`` from the corpus manifest's ``paraphrase_captions`` column."""
     return {r.id: r.extra.get("paraphrase_captions", []) for r in read_manifest(corpus_manifest)}
+
+
+SNR_BANDS = ((-float("inf"), -5.0), (-5.0, 5.0), (5.0, float("inf")))
+SNR_SPLIT_ROWS = ("oracle mask (ratio)", "model, mask (ratio)")
+
+
+def si_sdri_by_snr(si_sdri: torch.Tensor, snr_db: torch.Tensor) -> dict[str, dict]:
+    """Mean SI-SDRi ``(N,)`` per band of input SNR ``(N,)``: ``{"[lo, hi)": {"items", "mean"}}``."""
+    bands = {}
+    for low, high in SNR_BANDS:
+        chosen = (snr_db >= low) & (snr_db < high)
+        mean = float(si_sdri[chosen].mean()) if chosen.any() else float("nan")
+        bands[f"[{low:g}, {high:g}) dB"] = {"items": int(chosen.sum()), "mean": mean}
+    return bands
 
 
 def separate(pipe, query: str, mixture: torch.Tensor, args, seed: int, **options) -> torch.Tensor:
@@ -109,7 +126,8 @@ def evaluate(args) -> dict:
             rows.setdefault(name, []).append((item_index, estimate[: len(reference)]))
         references.append(reference)
         mixtures.append(mixture[: len(reference)])
-    table = {}
+    table, by_snr = {}, {}
+    snrs = torch.tensor([item.snr_db for item in bench.items])
     for name, pairs in rows.items():
         indices = [index for index, _ in pairs]
         scores = evaluate_separation(
@@ -118,9 +136,12 @@ def evaluate(args) -> dict:
             torch.stack([mixtures[i] for i in indices]),
         )
         table[name] = {"items": len(indices)} | {m: summary.__dict__ for m, summary in scores.summary.items()}
+        if name in SNR_SPLIT_ROWS:
+            by_snr[name] = si_sdri_by_snr(torch.as_tensor(scores.per_item["si_sdri"]), snrs[indices])
     return {
         "model": str(args.model), "benchmark": str(args.benchmark), "items": len(references), "steps": args.steps,
         "guidance": args.guidance, "source_noise": args.source_noise, "seconds_per_item": seconds / max(1, len(references)), "rows": table,
+        "si_sdri_by_input_snr": by_snr,
     }  # fmt: skip
 
 
@@ -138,6 +159,14 @@ def markdown(result: dict) -> str:
     for name, metrics in result["rows"].items():
         cells = [f"{metrics[m]['mean']:.2f}" for m in ("si_sdr", "si_sdri", "sdri")]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    by_snr = result.get("si_sdri_by_input_snr", {})
+    if by_snr:
+        bands = list(next(iter(by_snr.values())))
+        counts = [str(next(iter(by_snr.values()))[band]["items"]) for band in bands]
+        lines += ["", "SI-SDRi (dB) by the target's input SNR:", "", "| output | " + " | ".join(bands) + " |",
+                  "|---|" + "---:|" * len(bands), "| items | " + " | ".join(counts) + " |"]  # fmt: skip
+        for name, values in by_snr.items():
+            lines.append(f"| {name} | " + " | ".join(f"{values[band]['mean']:.2f}" for band in bands) + " |")
     return "\n".join(lines) + "\n"
 
 
