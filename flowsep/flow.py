@@ -3,8 +3,9 @@
 ``sigma = 1`` is the source and ``sigma = 0`` is data; ``x_sigma = (1 - sigma) * x0 + sigma * x1``; the network
 predicts the velocity ``v = x1 - x0``. FlowSep's source ``x1`` is Gaussian noise; the ``"mixture"`` source
 (:func:`source_sample`) starts from the mixture's latent plus scaled noise, so that the flow bridges mixture and
-target and whatever the network is unsure of stays as it is in the mixture. The paper's time ``t`` equals ``1 - sigma``. Timesteps fed to the
-network are ``sigma * 1000`` as in diffusers' flow-matching schedulers, which own the sampling ODE step.
+target and whatever the network is unsure of stays as it is in the mixture. The paper's time ``t`` equals
+``1 - sigma``. Timesteps fed to the network are ``sigma * 1000`` as in diffusers' flow-matching schedulers, which
+own the sampling ODE step.
 """
 
 from __future__ import annotations

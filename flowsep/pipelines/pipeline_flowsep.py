@@ -164,9 +164,11 @@ class FlowSepPipeline(DiffusionPipeline):
                 return float(value)
         return float(self.transformer.config.source_noise)
 
-    def _solve(self, noise, mixture_latents, text_states, text_mask, num_inference_steps, guidance_scale, on_step,
-               source_noise):  # fmt: skip
-        """Integrate the flow ODE from the source (sigma = 1) to the target latent (sigma = 0)."""
+    def _solve(
+        self, noise, mixture_latents, text_states, text_mask, num_inference_steps, guidance_scale, on_step,
+        source_noise: float,
+    ):  # fmt: skip
+        """Integrate the flow ODE from the source (sigma = 1, see ``source_sample``) to the target latent (sigma = 0)."""
         self.scheduler.set_timesteps(num_inference_steps, device=noise.device)
         latents = source_sample(noise, mixture_latents, self.transformer.config.source, source_noise)
         for t in self.scheduler.timesteps:
