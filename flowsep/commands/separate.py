@@ -35,7 +35,9 @@ def add_model_arguments(parser: argparse.ArgumentParser):
         "--source-noise", type=non_negative, default=None,
         help="start noise of a model whose flow starts from the mixture (0 = deterministic; default: the model's)",
     )  # fmt: skip
-    parser.add_argument("--seed", type=int, default=0, help="seed of the start noise (no effect when it is 0, as for flowsep-mini)")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the start noise (no effect when it is 0, as for flowsep-mini)"
+    )
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 ... (default: auto)")
     parser.add_argument("--dtype", choices=("fp32", "fp16", "bf16"), default="fp32", help="weights' dtype")
 
