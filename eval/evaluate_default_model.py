@@ -29,6 +29,7 @@ import torch
 from tqdm.auto import tqdm
 
 from flowsep.audio import load_audio, normalize_mixture
+from flowsep.commands.separate import non_negative
 from flowsep.data.manifest import read_manifest
 from flowsep.decoding import MASK_RULES, mask_decode
 from flowsep.evaluation import read_benchmark
@@ -140,8 +141,8 @@ def evaluate(args) -> dict:
             by_snr[name] = si_sdri_by_snr(torch.as_tensor(scores.per_item["si_sdri"]), snrs[indices])
     return {
         "model": str(args.model), "benchmark": str(args.benchmark), "items": len(references), "steps": args.steps,
-        "guidance": args.guidance, "source_noise": args.source_noise, "seconds_per_item": seconds / max(1, len(references)), "rows": table,
-        "si_sdri_by_input_snr": by_snr,
+        "guidance": args.guidance, "source_noise": args.source_noise,
+        "seconds_per_item": seconds / max(1, len(references)), "rows": table, "si_sdri_by_input_snr": by_snr,
     }  # fmt: skip
 
 
@@ -161,8 +162,8 @@ def markdown(result: dict) -> str:
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     by_snr = result.get("si_sdri_by_input_snr", {})
     if by_snr:
-        bands = list(next(iter(by_snr.values())))
-        counts = [str(next(iter(by_snr.values()))[band]["items"]) for band in bands]
+        first = next(iter(by_snr.values()))
+        bands, counts = list(first), [str(value["items"]) for value in first.values()]
         lines += ["", "SI-SDRi (dB) by the target's input SNR:", "", "| output | " + " | ".join(bands) + " |",
                   "|---|" + "---:|" * len(bands), "| items | " + " | ".join(counts) + " |"]  # fmt: skip
         for name, values in by_snr.items():
@@ -177,7 +178,7 @@ def main():
     parser.add_argument("--corpus", default="data/debian-corpus/manifest.jsonl", help="for paraphrased queries")
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--guidance", type=float, default=1.0, help="classifier-free guidance (1 = off)")
-    parser.add_argument("--source-noise", type=float, help="start noise of a mixture-source model (default: its own)")
+    parser.add_argument("--source-noise", type=non_negative, help="start noise of a mixture-source model (default: its own)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--limit", type=int)
     parser.add_argument("--device", default="cpu")

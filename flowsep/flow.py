@@ -27,15 +27,15 @@ def source_sample(
     raise ValueError(f"unknown flow source {source!r}: choose one of {SOURCES}")
 
 
-def interpolate(x0: torch.Tensor, noise: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-    """Point on the straight path: ``(1 - sigma) * x0 + sigma * noise``; sigma ``(B,)`` broadcasts over x0."""
+def interpolate(x0: torch.Tensor, x1: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    """Point on the straight path: ``(1 - sigma) * x0 + sigma * x1``; sigma ``(B,)`` broadcasts over x0."""
     sigma = sigma.view(-1, *([1] * (x0.dim() - 1))).to(x0.dtype)
-    return (1.0 - sigma) * x0 + sigma * noise
+    return (1.0 - sigma) * x0 + sigma * x1
 
 
-def velocity(x0: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
-    """Regression target of the network: ``noise - x0`` (``noise`` is the source sample ``x1``)."""
-    return noise - x0
+def velocity(x0: torch.Tensor, x1: torch.Tensor) -> torch.Tensor:
+    """Regression target of the network: ``x1 - x0``, from the data to the source sample."""
+    return x1 - x0
 
 
 def predicted_x0(x_sigma: torch.Tensor, v: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:

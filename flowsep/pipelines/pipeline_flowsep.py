@@ -157,7 +157,7 @@ class FlowSepPipeline(DiffusionPipeline):
 
     def _source_noise(self, source_noise: float | None) -> float:
         """Noise scale of a ``"mixture"`` source: the argument, else the pipeline's default, else as trained."""
-        for value in (source_noise, self.config.get("source_noise")):
+        for value in (source_noise, self.config.source_noise):
             if value is not None:
                 if value < 0:
                     raise ValueError(f"source_noise must be >= 0, got {value}")
