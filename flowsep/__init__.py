@@ -4,7 +4,15 @@ Classes are exported here because diffusers records a component's top-level pack
 ``model_index.json`` and looks the class up on it when loading a pipeline.
 """
 
-from .errors import AudioInputError, CheckpointError, FlowSepError, QueryError, RecipeError
+from .errors import (
+    AudioInputError,
+    CheckpointError,
+    FlowSepError,
+    OutputPathError,
+    QueryError,
+    RecipeError,
+    UsageError,
+)
 from .models import BigVGANVocoder, FlowSepTransformer
 from .pipelines import FlowSepPipeline, FlowSepPipelineOutput
 from .schedulers import FlowMatchMidpointScheduler
@@ -20,6 +28,8 @@ __all__ = [
     "FlowSepPipeline",
     "FlowSepPipelineOutput",
     "FlowSepTransformer",
+    "OutputPathError",
     "QueryError",
     "RecipeError",
+    "UsageError",
 ]

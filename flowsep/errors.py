@@ -19,3 +19,11 @@ class CheckpointError(FlowSepError, OSError):
 
 class RecipeError(FlowSepError, ValueError):
     """A training or evaluation recipe with unknown keys or invalid values."""
+
+
+class UsageError(FlowSepError, ValueError):
+    """An option or argument out of range or inconsistent (a CLI flag or a pipeline keyword)."""
+
+
+class OutputPathError(FlowSepError, OSError):
+    """An output path that cannot be written safely (exists, would replace an input, outside the output folder)."""
