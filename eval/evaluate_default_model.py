@@ -29,7 +29,7 @@ import torch
 from tqdm.auto import tqdm
 
 from flowsep.audio import load_audio, normalize_mixture
-from flowsep.commands.separate import non_negative
+from flowsep.commands.options import non_negative
 from flowsep.data.manifest import read_manifest
 from flowsep.decoding import MASK_RULES, mask_decode
 from flowsep.evaluation import read_benchmark

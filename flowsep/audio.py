@@ -31,6 +31,7 @@ from .errors import AudioInputError
 AudioSource = Union[str, os.PathLike, np.ndarray, torch.Tensor]
 
 MAX_CHANNELS = 16
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")  # what a folder scan takes for audio files
 
 
 def _to_channels_first(array: np.ndarray, name: str) -> np.ndarray:

@@ -8,15 +8,20 @@ from pathlib import Path
 
 import torch
 
-from .errors import CheckpointError
+from .errors import CheckpointError, UsageError
 
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "checkpoints" / "flowsep-mini"
+PACKAGE_DIR = Path(__file__).resolve().parent
+# The repository's checkpoints/ folder: inside the package in a wheel (pyproject.toml maps the subpackage
+# flowsep.checkpoints onto it), beside the package in a source checkout or an editable install.
+SHIPPED_MODEL_DIRS = tuple(root / "checkpoints" / "flowsep-mini" for root in (PACKAGE_DIR, PACKAGE_DIR.parent))
+DEFAULT_MODEL_DIR = next((folder for folder in SHIPPED_MODEL_DIRS if folder.is_dir()), SHIPPED_MODEL_DIRS[0])
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 REQUIRED_COMPONENTS = ("vae", "transformer", "scheduler")
 
 
 def default_model() -> str:
-    """The model used when none is named: ``$FLOWSEP_MODEL``, else the shipped ``checkpoints/flowsep-mini``."""
+    """The model used when none is named: ``$FLOWSEP_MODEL``, else the shipped ``checkpoints/flowsep-mini``
+    (inside the installed package, or beside it in a source checkout)."""
     return os.environ.get("FLOWSEP_MODEL", str(DEFAULT_MODEL_DIR))
 
 
@@ -54,7 +59,7 @@ def load_pipeline(model: str | os.PathLike | None = None, device: str | None = N
 
     model = str(model or default_model())
     if dtype not in DTYPES:
-        raise ValueError(f"unknown dtype {dtype!r}: choose one of {sorted(DTYPES)}")
+        raise UsageError(f"unknown dtype {dtype!r}: choose one of {sorted(DTYPES)}")
     folder = Path(model)
     is_local = folder.exists() or model.startswith((".", "/", "~")) or model.count("/") != 1
     if is_local:

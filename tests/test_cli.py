@@ -1,13 +1,49 @@
-"""`flowsep separate` end to end on a saved tiny pipeline."""
+"""The ``flowsep`` command: sub-commands, flag and output-path errors, the default model and its packaging."""
 
+import json
+import re
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from flowsep.cli import main
+from flowsep.cli import build_parser, main
+from flowsep.errors import OutputPathError, UsageError
+from flowsep.loading import DEFAULT_MODEL_DIR, PACKAGE_DIR, check_model_folder, default_model
+
+ROOT = Path(__file__).resolve().parent.parent
+COMMANDS = (
+    "separate", "separate-batch", "demo", "evaluate", "build-benchmark", "build-manifest", "toy-corpus", "train",
+)  # fmt: skip
+
+
+def subcommands() -> dict:
+    parser = build_parser()
+    return next(action.choices for action in parser._actions if hasattr(action, "choices") and action.choices)
+
+
+def test_every_tool_is_a_subcommand_with_help(capsys):
+    assert tuple(subcommands()) == COMMANDS
+    for command in COMMANDS:
+        with pytest.raises(SystemExit) as exit_info:
+            main([command, "--help"])
+        assert exit_info.value.code == 0
+        assert capsys.readouterr().out.startswith(f"usage: flowsep {command}")
+
+
+def test_documented_commands_exist():
+    text = "\n".join(
+        block for name in ("README.md", "eval/README.md") for block in (ROOT / name).read_text().split("```")[1::2]
+    )
+    for command in re.findall(r"^\s*(?:accelerate launch .*?-m flowsep\.cli |flowsep )([a-z-]+)", text, re.M):
+        assert command in COMMANDS, command
+    for module in re.findall(r"-m (flowsep[\w.]*)", text):
+        path = ROOT / module.replace(".", "/")
+        assert path.with_suffix(".py").is_file() or (path / "__main__.py").is_file(), module
 
 
 def test_separate_writes_target_and_residual(saved_tiny_pipe, mixture_wav, tmp_path):
@@ -42,12 +78,56 @@ def test_errors_are_one_line_without_traceback(saved_tiny_pipe, tmp_path):
     assert not (tmp_path / "o.wav").exists()
 
 
-def test_source_noise_option_is_accepted_and_checked(saved_tiny_pipe, mixture_wav, tmp_path, capsys):
-    args = ["separate", str(mixture_wav), "-q", "dog", "--model", str(saved_tiny_pipe), "--steps", "1"]
-    assert main([*args, "-o", str(tmp_path / "a.wav"), "--source-noise", "0"]) == 0
-    with pytest.raises(SystemExit):
-        main([*args, "-o", str(tmp_path / "b.wav"), "--source-noise", "-1"])
-    assert "must be >= 0" in capsys.readouterr().err and not (tmp_path / "b.wav").exists()
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--steps", "0"], "argument --steps: must be at least 1"),
+        (["--source-noise", "-1"], "argument --source-noise: must be >= 0"),
+        (["--solver", "rk4"], "argument --solver: invalid choice"),
+        (["--bogus"], "unrecognized arguments: --bogus"),
+    ],
+)
+def test_flag_errors_raise_usage_error_in_one_line(mixture_wav, tmp_path, capsys, flags, message):
+    args = ["separate", str(mixture_wav), "-q", "dog", "-o", str(tmp_path / "o.wav"), *flags]
+    with pytest.raises(UsageError, match=message):
+        build_parser().parse_args(args)
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and not (tmp_path / "o.wav").exists()
+
+
+def test_flag_error_exit_code_from_the_shell(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "flowsep.cli", "evaluate", "-b", "x", "-o", str(tmp_path), "--batch-size", "0"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert "--batch-size: must be at least 1" in result.stderr and "flowsep evaluate --help" in result.stderr
+
+
+def test_existing_output_is_kept_unless_overwrite(saved_tiny_pipe, mixture_wav, tmp_path, capsys):
+    out = tmp_path / "dog.wav"
+    out.write_bytes(b"keep me")
+    args = ["separate", str(mixture_wav), "-q", "dog", "-o", str(out), "--model", str(saved_tiny_pipe), "--steps", "1"]
+    parsed = build_parser().parse_args(args)
+    with pytest.raises(OutputPathError, match="exists"):
+        parsed.func(parsed)
+    assert main(args) == 2 and "pass --overwrite" in capsys.readouterr().err
+    assert out.read_bytes() == b"keep me"
+    assert main([*args, "--overwrite"]) == 0 and sf.read(out)[1] == 16000
+
+
+@pytest.mark.parametrize("output, residual", [("mix", "rest"), ("out", "mix")])
+def test_output_never_replaces_the_input(mixture_wav, tmp_path, capsys, output, residual):
+    before, name = mixture_wav.read_bytes(), {"mix": str(mixture_wav), "out": "o.wav", "rest": "r.wav"}
+    args = ["separate", str(mixture_wav), "-q", "dog", "-o", name[output], "--residual", name[residual]]
+    assert main([*args, "--overwrite", "--model", str(tmp_path / "no-model")]) == 2
+    assert "would replace an input" in capsys.readouterr().err and mixture_wav.read_bytes() == before
+
+
+def test_output_needs_an_audio_suffix(mixture_wav, tmp_path, capsys):
+    assert main(["separate", str(mixture_wav), "-q", "dog", "-o", str(tmp_path / "dog.txt")]) == 2
+    assert "not an audio file name" in capsys.readouterr().err
 
 
 def test_empty_query_and_missing_model(mixture_wav, tmp_path, capsys):
@@ -58,8 +138,6 @@ def test_empty_query_and_missing_model(mixture_wav, tmp_path, capsys):
 
 
 def test_separate_batch_resumes_and_skips_bad_files(saved_tiny_pipe, mixture_wav, tmp_path):
-    import shutil
-
     folder = tmp_path / "in"
     (folder / "sub").mkdir(parents=True)
     shutil.copy(mixture_wav, folder / "a.wav")
@@ -75,3 +153,46 @@ def test_separate_batch_resumes_and_skips_bad_files(saved_tiny_pipe, mixture_wav
     stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*.wav")}
     main(args)
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*.wav")} == stamps
+
+
+def test_separate_batch_output_paths_are_checked(mixture_wav, tmp_path, capsys):
+    assert main(["separate-batch", str(tmp_path), "-o", str(tmp_path / "out"), "-q", "dog"]) == 2
+    assert "overlap" in capsys.readouterr().err
+    manifest = tmp_path / "clips.jsonl"
+    row = {"id": "../../escape", "audio": str(mixture_wav), "captions": ["a dog"], "labels": []}
+    manifest.write_text(json.dumps(row) + "\n")
+    assert main(["separate-batch", str(manifest), "-o", str(tmp_path / "out")]) == 2
+    assert "outside the output folder" in capsys.readouterr().err and not (tmp_path / "out").exists()
+
+
+def test_toy_corpus_command(tmp_path, capsys):
+    assert main(["toy-corpus", str(tmp_path), "--clips-per-sound", "2", "--seconds", "0.1"]) == 0
+    assert (tmp_path / "train.jsonl").is_file() and (tmp_path / "valid.jsonl").is_file()
+
+
+def test_build_manifest_command_reports_a_missing_root(tmp_path, capsys):
+    assert main(["build-manifest", "audiocaps", str(tmp_path / "none"), str(tmp_path / "m.jsonl")]) == 2
+    assert "dataset root is not a folder" in capsys.readouterr().err
+
+
+def test_default_model_resolves(monkeypatch):
+    monkeypatch.delenv("FLOWSEP_MODEL", raising=False)
+    assert Path(default_model()) == DEFAULT_MODEL_DIR
+    check_model_folder(DEFAULT_MODEL_DIR)  # a complete FlowSepPipeline folder
+    assert DEFAULT_MODEL_DIR in (PACKAGE_DIR / "checkpoints" / "flowsep-mini", ROOT / "checkpoints" / "flowsep-mini")
+    monkeypatch.setenv("FLOWSEP_MODEL", "/elsewhere")
+    assert default_model() == "/elsewhere"
+
+
+def test_wheel_packages_cover_the_tree():
+    """pyproject.toml lists the packages (one is mapped onto checkpoints/): a new subpackage must be added there."""
+    tomllib = pytest.importorskip("tomllib")
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    found = {
+        ".".join(folder.relative_to(ROOT).parts)
+        for folder in [ROOT / "flowsep", *(ROOT / "flowsep").rglob("*")]
+        if folder.is_dir() and folder.name != "__pycache__"
+    }
+    assert found <= set(config["packages"])
+    assert config["package-dir"]["flowsep.checkpoints"] == "checkpoints"
+    assert (ROOT / "checkpoints" / "flowsep-mini" / "model_index.json").is_file()

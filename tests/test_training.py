@@ -13,9 +13,10 @@ from accelerate.state import AcceleratorState, GradientState
 from safetensors.torch import load_file
 
 from flowsep import FlowSepPipeline
+from flowsep.commands.train import add_arguments, overrides_from_args
 from flowsep.errors import RecipeError
 from flowsep.testing import tiny_components
-from flowsep.train import add_arguments, main, overrides_from_args
+from flowsep.train import main
 from flowsep.training import FlowMatchingObjective, load_recipe
 from flowsep.training.toy_corpus import make_toy_corpus
 

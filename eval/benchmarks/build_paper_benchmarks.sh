@@ -16,7 +16,7 @@ build() {  # KIND SOURCE [FILE that must exist under SOURCE]
         echo "skipping $1: ${3:-$2} not found under $2" >&2
         return
     fi
-    python -m flowsep.evaluation.build "$1" "$2" "$OUT/$1" --seed 0 "${OPTIONS[@]}"
+    flowsep build-benchmark "$1" "$2" "$OUT/$1" --seed 0 "${OPTIONS[@]}"
 }
 
 build audiocaps "$RAW/audiocaps" test.csv

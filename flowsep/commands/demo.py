@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 from ..audio import load_audio
+from .options import add_model_arguments, prepare_pipeline, sampling_options
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
@@ -20,15 +21,12 @@ ASSETS = Path(__file__).resolve().parent.parent / "assets"
 def register(subparsers):
     parser = subparsers.add_parser("demo", help="separate the bundled example mixture with the default model")
     parser.add_argument("-o", "--output-dir", default="flowsep-demo", help="folder for the results")
-    from .separate import add_model_arguments
-
     add_model_arguments(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..figures import write_example
-    from .separate import prepare_pipeline, sampling_options
 
     example = json.loads((ASSETS / "demo.json").read_text())
     pipe = prepare_pipeline(args)

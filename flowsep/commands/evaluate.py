@@ -16,33 +16,27 @@ from pathlib import Path
 
 import torch
 
-from ..errors import RecipeError
+from ..errors import UsageError
+from ..evaluation.scoring import METRICS
 from ..loading import default_model, resolve_device
 from ..metrics import DEFAULT_CLAP_CHECKPOINT
 from ..metrics.fad import BACKBONE_SAMPLE_RATES
-from .separate import add_model_arguments, prepare_pipeline, sampling_options
-
-METRIC_NAMES = ("sisdr", "clap", "fad")
+from .options import add_model_arguments, positive_int, prepare_pipeline, sampling_options
 
 
 def register(subparsers):
-    parser = subparsers.add_parser(
-        "evaluate",
-        help="score a model on built benchmarks (FAD, CLAPScore, SI-SDR ...)",
-        conflict_handler="resolve",
-    )
+    parser = subparsers.add_parser("evaluate", help="score a model on built benchmarks (FAD, CLAPScore, SI-SDR ...)")
     parser.add_argument("--benchmark", "-b", nargs="+", required=True,
                         help="built benchmark folders, their manifests, or names under $FLOWSEP_BENCHMARKS")  # fmt: skip
     parser.add_argument("-o", "--output-dir", required=True, help="run folder (rerun to resume)")
-    add_model_arguments(parser)
-    parser.add_argument("--steps", type=int, nargs="+", default=[10], help="ODE step counts (default 10)")
-    parser.add_argument("--metrics", nargs="+", choices=METRIC_NAMES, default=["sisdr"],
+    add_model_arguments(parser, steps_nargs="+")
+    parser.add_argument("--metrics", nargs="+", choices=METRICS, default=["sisdr"],
                         help="sisdr (SI-SDR, SDR and improvements), clap (CLAPScore, CLAPScore_A), fad")  # fmt: skip
     parser.add_argument("--clap-checkpoint", default=DEFAULT_CLAP_CHECKPOINT, help="CLAP hub id or folder")
     parser.add_argument("--fad-backbone", choices=sorted(BACKBONE_SAMPLE_RATES), default="vggish")
     parser.add_argument("--fad-ckpt-dir", help="folder of the FAD backbone's weights (default: torch-hub's)")
-    parser.add_argument("--batch-size", type=int, default=1, help="items separated together")
-    parser.add_argument("--limit", type=int, help="evaluate only the first N items of each benchmark")
+    parser.add_argument("--batch-size", type=positive_int, default=1, help="items separated together")
+    parser.add_argument("--limit", type=positive_int, help="evaluate only the first N items of each benchmark")
     parser.add_argument("--figures", type=int, default=3, help="items per benchmark drawn as log-mels")
     parser.add_argument("--plot", action="store_true", help="write metric_vs_steps.png (several --steps)")
     parser.set_defaults(func=run)
@@ -73,9 +67,7 @@ def run(args: argparse.Namespace) -> int:
     benchmarks = [read_benchmark(spec, args.limit) for spec in args.benchmark]
     names = [benchmark.name for benchmark in benchmarks]
     if len(set(names)) != len(names):
-        raise RecipeError(f"benchmark names must differ, got {names} (rebuild one with --name)")
-    if min(args.steps) < 1 or args.batch_size < 1:
-        raise RecipeError("--steps and --batch-size must be at least 1")
+        raise UsageError(f"benchmark names must differ, got {names} (rebuild one with --name)")
     metrics = MetricSettings(
         tuple(dict.fromkeys(args.metrics)), args.clap_checkpoint, args.fad_backbone, args.fad_ckpt_dir,
         device=str(resolve_device(args.device)),

@@ -7,54 +7,9 @@ import argparse
 import torch
 
 from ..audio import read_audio_file, save_audio
-from ..decoding import DECODERS, MASK_RULES
-from ..errors import QueryError
-from ..loading import load_pipeline
 from ..models.text_encoder import check_queries
-from ..schedulers import SOLVERS, make_scheduler
-
-
-def non_negative(text: str) -> float:
-    """argparse type: a float >= 0."""
-    value = float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return value
-
-
-def add_model_arguments(parser: argparse.ArgumentParser):
-    """Options shared by every command that runs a model."""
-    parser.add_argument("--model", default=None, help="model folder or hub id (default: the shipped flowsep-mini)")
-    parser.add_argument("--steps", type=int, default=10, help="ODE steps (default 10)")
-    parser.add_argument("--guidance", type=float, default=1.0, help="classifier-free guidance scale (1 = off)")
-    parser.add_argument("--solver", choices=sorted(SOLVERS), default="euler", help="ODE solver")
-    parser.add_argument("--shift", type=float, default=None, help="timestep shift of the schedule")
-    parser.add_argument("--decoder", choices=DECODERS, default="mask", help="waveform decoder")
-    parser.add_argument("--mask-rule", choices=MASK_RULES, default="ratio", help="mask of the mask decoder")
-    parser.add_argument(
-        "--source-noise", type=non_negative, default=None,
-        help="start noise of a model whose flow starts from the mixture (0 = deterministic; default: the model's)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--seed", type=int, default=0, help="seed of the start noise (no effect when it is 0, as for flowsep-mini)"
-    )
-    parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 ... (default: auto)")
-    parser.add_argument("--dtype", choices=("fp32", "fp16", "bf16"), default="fp32", help="weights' dtype")
-
-
-def sampling_options(args: argparse.Namespace) -> dict:
-    """The pipeline keyword arguments that ``add_model_arguments`` sets (besides the model and its solver)."""
-    return {
-        "num_inference_steps": args.steps, "guidance_scale": args.guidance, "decoder": args.decoder,
-        "mask_rule": args.mask_rule, "source_noise": args.source_noise,
-    }  # fmt: skip
-
-
-def prepare_pipeline(args: argparse.Namespace):
-    """Load the model named by ``args`` with its solver settings."""
-    pipe = load_pipeline(args.model, args.device, args.dtype)
-    pipe.scheduler = make_scheduler(args.solver, args.shift, dict(pipe.scheduler.config))
-    return pipe
+from .options import add_model_arguments, prepare_pipeline, sampling_options
+from .outputs import check_output_files
 
 
 def register(subparsers):
@@ -65,13 +20,14 @@ def register(subparsers):
     query.add_argument("--remove", help="the sound to remove: the output is everything else")
     parser.add_argument("-o", "--output", required=True, help="output file for the kept sound")
     parser.add_argument("--residual", help="also write the other part (the mixture minus the output)")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
     add_model_arguments(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.output == args.mixture or args.residual == args.mixture:
-        raise QueryError("the output would overwrite the input mixture: choose another file name")
+    outputs = [args.output] + ([args.residual] if args.residual else [])
+    check_output_files(outputs, [args.mixture], args.overwrite)
     mixture, rate = read_audio_file(args.mixture)  # bad input fails before the model is loaded
     check_queries(args.query or args.remove)
     pipe = prepare_pipeline(args)

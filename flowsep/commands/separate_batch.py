@@ -14,11 +14,10 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from ..audio import load_audio, save_audio
-from ..errors import AudioInputError, QueryError
-from .separate import add_model_arguments, prepare_pipeline, sampling_options
-
-AUDIO_SUFFIXES = {".wav", ".flac", ".ogg"}
+from ..audio import AUDIO_SUFFIXES, load_audio, save_audio
+from ..errors import AudioInputError, UsageError
+from .options import add_model_arguments, prepare_pipeline, sampling_options
+from .outputs import check_output_folder, check_separate_folders
 
 
 def slug(text: str, limit: int = 60) -> str:
@@ -30,10 +29,10 @@ def list_jobs(source: Path, queries: list[str] | None) -> list[tuple[Path, str, 
     """``(audio path, query, output stem)`` for a folder (every query per file) or a manifest (its captions)."""
     if source.is_dir():
         if not queries:
-            raise QueryError("a folder input needs at least one --query")
+            raise UsageError("a folder input needs at least one --query")
         files = sorted(p for p in source.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
         if not files:
-            raise AudioInputError(f"no wav/flac/ogg files under {source}")
+            raise AudioInputError(f"no audio files ({' '.join(AUDIO_SUFFIXES)}) under {source}")
         return [(f, q, f"{slug(q)}/{f.relative_to(source).with_suffix('')}") for f in files for q in queries]
     from ..data.manifest import read_manifest
 
@@ -58,11 +57,17 @@ def register(subparsers):
 def run(args: argparse.Namespace) -> int:
     from accelerate import PartialState
 
-    state = PartialState(cpu=not torch.cuda.is_available())  # CPU processes join one gloo group too
     source, out_dir = Path(args.input), Path(args.output_dir)
     if not source.exists():
         raise AudioInputError(f"input not found: {source}")
-    jobs = [job for job in list_jobs(source, args.query) if not (out_dir / f"{job[2]}.wav").exists()]
+    if source.is_dir():
+        check_separate_folders(source, out_dir)
+    jobs = list_jobs(source, args.query)
+    suffixes = (".wav", ".residual.wav") if args.residual else (".wav",)
+    outputs = [out_dir / f"{stem}{suffix}" for _, _, stem in jobs for suffix in suffixes]
+    check_output_folder(out_dir, outputs, [audio for audio, _, _ in jobs])
+    jobs = [job for job in jobs if not (out_dir / f"{job[2]}.wav").exists()]
+    state = PartialState(cpu=not torch.cuda.is_available())  # CPU processes join one gloo group too
     with state.split_between_processes(jobs) as mine:
         if args.device == "auto" and state.device.type == "cuda":
             args.device = str(state.device)
