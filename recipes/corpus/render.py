@@ -1,8 +1,8 @@
 """Audio conditioning: every item becomes one or more 16 kHz mono clips.
 
 Per item: decode and resample to 16 kHz mono (:func:`flowsep.audio.load_audio`; g722 through ffmpeg), join its
-files with short pauses, high-pass at 20 Hz (DC offsets), low-pass *everything* at 5 kHz (so that a source's
-bandwidth never gives its class away; sources below 11 kHz sampling are dropped), trim leading and trailing
+files with short pauses, high-pass at 20 Hz (DC offsets), keep the full band up to 8 kHz (sources sampled below
+11 kHz are dropped; training mixes band-limit clips at random, so that bandwidth does not give a class away), trim leading and trailing
 silence, repeat very short events with random pauses, cut long recordings into at most ``max_segments``
 clips of <= 10 s, drop mostly silent clips, and normalise to -23 LUFS with a -1 dBFS peak ceiling.
 """
@@ -28,8 +28,8 @@ from flowsep.audio import load_audio, normalize_loudness, save_audio
 from .sources import Item
 
 SAMPLE_RATE = 16000
-MIN_SOURCE_RATE = 11025  # below this a source lacks the 5 kHz band every other clip has
-HIGHPASS_HZ, LOWPASS_HZ = 20.0, 5000.0  # 11.025 kHz sources keep content up to ~5.1 kHz only
+MIN_SOURCE_RATE = 11025  # below this a source lacks most of the band above 4 kHz
+HIGHPASS_HZ = 20.0
 TARGET_LUFS, PEAK_CEILING = -23.0, 10 ** (-1 / 20)
 FRAME = 320  # 20 ms
 TRIM_DB = 40.0  # trim frames quieter than the loudest frame minus this
@@ -40,7 +40,7 @@ MAX_CLIP = 10.0
 JOIN_GAP = 0.3
 
 PARAMS = {  # a cached clip is redone when any of these change
-    "lowpass": LOWPASS_HZ,
+    "bandwidth": "full",
     "highpass": HIGHPASS_HZ,
     "lufs": TARGET_LUFS,
     "trim_db": TRIM_DB,
@@ -52,7 +52,6 @@ PARAMS = {  # a cached clip is redone when any of these change
 }
 
 _SOS_HP = butter(2, HIGHPASS_HZ, "highpass", fs=SAMPLE_RATE, output="sos")
-_SOS_LP = butter(8, LOWPASS_HZ, "lowpass", fs=SAMPLE_RATE, output="sos")
 
 
 def _read_file(path: Path, start: float = 0.0, stop: float | None = None) -> tuple[np.ndarray, int]:
@@ -105,10 +104,10 @@ def read_item(item: Item) -> tuple[np.ndarray, int]:
 
 
 def condition(wave: np.ndarray) -> np.ndarray:
-    """High-pass at 20 Hz and low-pass at 5 kHz, both zero-phase."""
+    """High-pass at 20 Hz, zero-phase (the full band above is kept)."""
     if len(wave) < 64:
         return wave
-    return sosfiltfilt(_SOS_LP, sosfiltfilt(_SOS_HP, wave)).astype(np.float32)
+    return sosfiltfilt(_SOS_HP, wave).astype(np.float32)
 
 
 def frame_db(wave: np.ndarray) -> np.ndarray:
