@@ -9,6 +9,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from flowsep.audio import loudness_lufs, snr_db
+from flowsep.cli import main as cli_main
 from flowsep.data import (
     ClipDataset,
     ClipRecord,
@@ -21,7 +22,6 @@ from flowsep.data import (
     compatible,
     filter_split,
     read_manifest,
-    readers,
     write_manifest,
     write_shards,
 )
@@ -166,7 +166,7 @@ def test_clotho_reader_and_build_manifest(tmp_path):
     assert "evaluation" in records[1].audio
     out = build_manifest("clotho", tmp_path, tmp_path / "clotho.jsonl")
     assert read_manifest(out) == records
-    readers.main(["clotho", str(tmp_path), str(tmp_path / "clotho.csv")])
+    assert cli_main(["build-manifest", "clotho", str(tmp_path), str(tmp_path / "clotho.csv")]) == 0
     assert read_manifest(tmp_path / "clotho.csv") == records
     with pytest.raises(ManifestError, match="unknown dataset kind"):
         build_manifest("audioset", tmp_path, tmp_path / "x.jsonl")

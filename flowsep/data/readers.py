@@ -5,7 +5,7 @@ Each ``read_<kind>(root, ...)`` walks ``root`` once for audio files (``.wav .fla
 :class:`~flowsep.data.manifest.ClipRecord` per recording. Clips whose audio is not found are skipped with
 one warning that counts them. :func:`build_manifest` writes the records as a manifest::
 
-    python -m flowsep.data audiocaps /data/audiocaps manifests/audiocaps.jsonl
+    flowsep build-manifest audiocaps /data/audiocaps manifests/audiocaps.jsonl
 
 Assumed layouts (the metadata files may sit anywhere under ``root``):
 
@@ -30,7 +30,6 @@ Assumed layouts (the metadata files may sit anywhere under ``root``):
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import os
@@ -41,9 +40,9 @@ from pathlib import Path
 
 import soundfile as sf
 
+from ..audio import AUDIO_SUFFIXES
 from .manifest import ClipRecord, ManifestError, write_manifest
 
-AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
 CLOTHO_SPLITS = {"development": "train", "validation": "valid", "evaluation": "test"}
 
 
@@ -53,7 +52,7 @@ class AudioIndex:
     def __init__(self, root: str | os.PathLike, pattern: str = "**/*"):
         self.files: dict[str, list[Path]] = defaultdict(list)
         for path in sorted(Path(root).glob(pattern)):
-            if path.suffix.lower() in AUDIO_EXTENSIONS and path.is_file():
+            if path.suffix.lower() in AUDIO_SUFFIXES and path.is_file():
                 self.files[path.name].append(path)
                 self.files[path.stem].append(path)
 
@@ -313,16 +312,3 @@ def build_manifest(kind: str, root: str | os.PathLike, out_path: str | os.PathLi
             f"no {kind} clips found under {root}; see flowsep.data.readers for the expected layout"
         )
     return write_manifest(records, out_path)
-
-
-def main(argv: Sequence[str] | None = None):
-    """``python -m flowsep.data KIND ROOT OUT [--audio-glob GLOB]``."""
-    parser = argparse.ArgumentParser(
-        prog="python -m flowsep.data", description="Write a clip manifest from a local dataset copy."
-    )
-    parser.add_argument("kind", choices=sorted(READERS))
-    parser.add_argument("root", help="the dataset's local folder")
-    parser.add_argument("out", help="manifest to write (.jsonl or .csv)")
-    parser.add_argument("--audio-glob", default="**/*", help="which files under root are audio candidates")
-    args = parser.parse_args(argv)
-    print(build_manifest(args.kind, args.root, args.out, audio_glob=args.audio_glob))

@@ -31,10 +31,9 @@ import numpy as np
 import torch
 from scipy import linalg
 
-from ..audio import AudioSource, load_audio
+from ..audio import AUDIO_SUFFIXES, AudioSource, load_audio
 from ..errors import AudioInputError, CheckpointError
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 BACKBONE_SAMPLE_RATES = {"vggish": 16000, "pann": 16000, "clap": 48000, "encodec": 24000}
 AudioSet = str | os.PathLike | Sequence[AudioSource]
 

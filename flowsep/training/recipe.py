@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from ..errors import RecipeError
+from ..schedulers import SOLVERS
 from ..spectrogram import MelConfig
 
 STAGES = ("vae", "flow", "vocoder", "assemble")
@@ -353,10 +354,7 @@ def validate(recipe: Recipe):
         ),
         (0.0 <= recipe.flow.text_dropout < 1.0, "flow.text_dropout: must be in [0, 1)"),
         (recipe.vocoder.discriminator in ("mrd", "mbd"), "vocoder.discriminator: mrd or mbd"),
-        (
-            recipe.assemble.scheduler in ("euler", "heun", "midpoint"),
-            "assemble.scheduler: euler, heun or midpoint",
-        ),
+        (recipe.assemble.scheduler in SOLVERS, f"assemble.scheduler: one of {', '.join(SOLVERS)}"),
         (
             recipe.assemble.source_noise is None or recipe.assemble.source_noise >= 0,
             "assemble.source_noise: must not be negative",

@@ -1,13 +1,12 @@
 """A toy corpus generated from formulas (tones, chirps, noise, clicks), for smoke runs and tests.
 
-``python -m flowsep.training.toy_corpus runs/toy-corpus`` writes ``audio/*.wav`` and the manifests
+``flowsep toy-corpus runs/toy-corpus`` writes ``audio/*.wav`` and the manifests
 ``train.jsonl`` and ``valid.jsonl`` (the format of :mod:`flowsep.data`), each clip with a class label and
 a caption, so that on-the-fly mixing finds clips that share no class.
 """
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
@@ -73,19 +72,3 @@ def make_toy_corpus(
     train = write_manifest([r for r in records if r.split == "train"], out_dir / "train.jsonl")
     valid = write_manifest([r for r in records if r.split == "valid"], out_dir / "valid.jsonl")
     return train, valid
-
-
-def main(argv: list[str] | None = None):
-    parser = argparse.ArgumentParser(
-        prog="python -m flowsep.training.toy_corpus", description=__doc__.split("\n")[0]
-    )
-    parser.add_argument("out_dir")
-    parser.add_argument("--clips-per-sound", type=int, default=3)
-    parser.add_argument("--seconds", type=float, default=1.0)
-    args = parser.parse_args(argv)
-    for path in make_toy_corpus(args.out_dir, args.clips_per_sound, args.seconds):
-        print(f"wrote {path}")
-
-
-if __name__ == "__main__":
-    main()
