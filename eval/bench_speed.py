@@ -30,7 +30,6 @@ from pathlib import Path
 
 import torch
 
-WINDOW_SECONDS = 10.24
 ARCHS = {
     "mini": dict(num_layers=6, num_attention_heads=4, attention_head_dim=64, text_embed_dim=384),
     "paper": dict(num_layers=12, num_attention_heads=12, attention_head_dim=64, text_embed_dim=1024),
@@ -43,7 +42,9 @@ UNET = dict(
     cross_attention_dim=1024, transformer_layers_per_block=1,
 )  # fmt: skip
 VAES = {
-    "mini": dict(block_out_channels=(16, 32, 64), layers_per_block=1, norm_num_groups=8, mid_block_add_attention=False),
+    "mini": dict(
+        block_out_channels=(16, 32, 64), layers_per_block=1, norm_num_groups=8, mid_block_add_attention=False
+    ),
     "paper": dict(block_out_channels=(128, 256, 512), layers_per_block=2, norm_num_groups=32),
 }
 
@@ -91,7 +92,9 @@ def build_pipeline(arch: str, model: str | None, device):
     else:
         config = ARCHS[arch]
         tokenizer = tiny_tokenizer()
-        encoder = T5EncoderModel(T5Config(vocab_size=len(tokenizer), d_model=config["text_embed_dim"], num_layers=1))
+        encoder = T5EncoderModel(
+            T5Config(vocab_size=len(tokenizer), d_model=config["text_embed_dim"], num_layers=1)
+        )
         pipe = FlowSepPipeline(
             vae=build_vae(arch), transformer=FlowSepTransformer(sample_size=256, **config),
             scheduler=FlowMatchEulerDiscreteScheduler(), text_encoder=encoder, tokenizer=tokenizer,
@@ -103,7 +106,9 @@ def build_pipeline(arch: str, model: str | None, device):
 def network_step(arch: str, pipe, device, repeats: int) -> tuple[float, int]:
     """(seconds per evaluation at batch 1, parameters) of the transformer or the UNet."""
     latents = torch.randn(1, 8, 256, 16, device=device)
-    text = torch.randn(1, 16, 1024 if arch == "unet" else pipe.transformer.config.text_embed_dim, device=device)
+    text = torch.randn(
+        1, 16, 1024 if arch == "unet" else pipe.transformer.config.text_embed_dim, device=device
+    )
     t = torch.tensor([500.0], device=device)
     if arch == "unet":
         from diffusers import UNet2DConditionModel
@@ -121,11 +126,11 @@ def codec_seconds(pipe, device, repeats: int) -> float:
     """Seconds per window for VAE encode + decode + the mask decoder."""
     from flowsep.decoding import mask_decode
 
-    wave = 0.1 * torch.randn(1, pipe.segment_samples, device=device)
+    wave, codec = 0.1 * torch.randn(1, pipe.segment_samples, device=device), pipe.codec
 
     def run():
-        latents, _ = pipe._encode_mixture(wave)
-        mask_decode(pipe._decode_latents(latents), wave, pipe.mel_config)
+        latents, _ = codec.encode(wave, device)
+        mask_decode(codec.decode(latents), wave, codec.mel)
 
     with torch.no_grad():
         return timed(run, repeats, device)
@@ -135,14 +140,14 @@ def separation_seconds(pipe, seconds: float, steps: int, device) -> float:
     """Wall time of one end-to-end separation of a random ``seconds``-long mixture."""
     mixture = 0.1 * torch.randn(int(seconds * 16000))
     start = time.perf_counter()
-    pipe("a dog barking", mixture, sample_rate=16000, num_inference_steps=steps, generator=torch.manual_seed(0))
+    pipe(
+        "a dog barking", mixture, sample_rate=16000, num_inference_steps=steps, generator=torch.manual_seed(0)
+    )
     return time.perf_counter() - start
 
 
-def windows_for(seconds: float, overlap: float = 1.0) -> int:
-    from flowsep.windowing import plan_windows
-
-    return len(plan_windows(int(seconds * 16000), int(WINDOW_SECONDS * 16000), int(overlap * 16000), 640))
+def windows_for(pipe, seconds: float, overlap: float = 1.0) -> int:
+    return len(pipe.codec.window_plan(int(seconds * 16000), pipe.transformer.config.sample_size, overlap))
 
 
 def worker(case: dict) -> dict:
@@ -154,20 +159,29 @@ def worker(case: dict) -> dict:
         wall = separation_seconds(pipe, case["seconds"], case["steps"], device)
         return {**case, "seconds_wall": wall, "rtf": wall / case["seconds"], "peak_rss_mb": peak_rss_mb()}
     arch = case["arch"]
-    pipe = build_pipeline("paper" if arch == "unet" else arch, case.get("model") if arch == "mini" else None, device)
+    pipe = build_pipeline(
+        "paper" if arch == "unet" else arch, case.get("model") if arch == "mini" else None, device
+    )
     step, params = network_step(arch, pipe, device, case["repeats"])
     codec = codec_seconds(pipe, device, case["repeats"])
     rows = []
     for seconds in case["durations"]:
         for steps in case["steps"]:
-            windows = windows_for(seconds)
+            windows = windows_for(pipe, seconds)
             estimate = windows * (steps * step + codec)
             row = {"input_s": seconds, "steps": steps, "estimated_s": estimate}
             if arch == "mini":
                 row["measured_s"] = separation_seconds(pipe, seconds, steps, device)
             row["rtf"] = row.get("measured_s", estimate) / seconds
             rows.append(row)
-    return {**case, "params_m": params / 1e6, "step_s": step, "codec_s": codec, "rows": rows, "peak_rss_mb": peak_rss_mb()}
+    return {
+        **case,
+        "params_m": params / 1e6,
+        "step_s": step,
+        "codec_s": codec,
+        "rows": rows,
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 def run_case(case: dict) -> dict:
@@ -181,7 +195,9 @@ def run_case(case: dict) -> dict:
 
 
 def print_table(results: list[dict]):
-    print(f"\n{'arch':6} {'params':>8} {'step s':>8} {'codec s':>8} {'input':>6} {'steps':>5} {'total s':>9} {'RTF':>7}  how")
+    print(
+        f"\n{'arch':6} {'params':>8} {'step s':>8} {'codec s':>8} {'input':>6} {'steps':>5} {'total s':>9} {'RTF':>7}  how"
+    )
     for result in results:
         for row in result.get("rows", []):
             total = row.get("measured_s", row["estimated_s"])
@@ -202,11 +218,17 @@ def print_table(results: list[dict]):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--archs", nargs="+", default=["mini", "paper", "unet"], choices=["mini", "paper", "unet"])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--archs", nargs="+", default=["mini", "paper", "unet"], choices=["mini", "paper", "unet"]
+    )
     parser.add_argument("--durations", nargs="+", type=float, default=[10, 60])
     parser.add_argument("--steps", nargs="+", type=int, default=[1, 5, 10, 25])
-    parser.add_argument("--long", nargs="*", type=float, default=[], help="also 10 s vs these lengths (memory)")
+    parser.add_argument(
+        "--long", nargs="*", type=float, default=[], help="also 10 s vs these lengths (memory)"
+    )
     parser.add_argument("--model", help="model folder to benchmark as 'mini'")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--repeats", type=int, default=3)
@@ -218,12 +240,17 @@ def main():
         print(json.dumps(worker(json.loads(args.worker))))
         return
     common = {"device": args.device, "repeats": args.repeats, "model": args.model}
-    cases = [{**common, "kind": "arch", "arch": a, "durations": args.durations, "steps": args.steps} for a in args.archs]
+    cases = [
+        {**common, "kind": "arch", "arch": a, "durations": args.durations, "steps": args.steps}
+        for a in args.archs
+    ]
     if args.long:
         cases += [{**common, "kind": "long", "seconds": s, "steps": 10} for s in [10.0, *args.long]]
     results = []
     for case in cases:
-        print(f"running {case.get('arch', case['kind'])} {case.get('seconds', '')}", file=sys.stderr, flush=True)
+        print(
+            f"running {case.get('arch', case['kind'])} {case.get('seconds', '')}", file=sys.stderr, flush=True
+        )
         results.append(run_case(case))
     print_table(results)
     meta = {"device": args.device, "threads": torch.get_num_threads(), "load_average": os.getloadavg(),

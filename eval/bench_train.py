@@ -60,16 +60,16 @@ def worker(case: str, mode: str, batch_size: int, steps: int, device: str) -> di
     import torch
     from diffusers import AutoencoderKL
 
+    from flowsep.codec import AudioCodec
     from flowsep.models import FlowSepTransformer, encode_text
-    from flowsep.spectrogram import MelConfig
     from flowsep.training import FlowMatchingObjective
-    from flowsep.training.data import encode_latents, level
 
     torch.manual_seed(0)
     rss_imports = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     folder, text_name, _ = CASES[case]
     flow_recipe, vae_recipe = _model_dict(folder, "flow"), _model_dict(folder, "vae")
     vae = AutoencoderKL(**vae_recipe["model"]).to(device).eval().requires_grad_(False)
+    codec = AudioCodec(vae)
     transformer = FlowSepTransformer(**flow_recipe["model"]).to(device).train()
     text_encoder, tokenizer = _text_encoder(text_name)
     text_encoder.to(device)
@@ -80,8 +80,8 @@ def worker(case: str, mode: str, batch_size: int, steps: int, device: str) -> di
     captions = [CAPTIONS[i % len(CAPTIONS)] for i in range(batch_size)]
 
     def inputs():
-        mix, tgt = level(mixture, target, 0.1)
-        latents = encode_latents(vae, torch.cat([mix, tgt]).to(device), MelConfig()).float()
+        mix, tgt = codec.level_pair(mixture, target)
+        latents = codec.encode(torch.cat([mix, tgt]))[0].float()
         states, mask = encode_text(text_encoder, tokenizer, captions, device)
         return (*latents.chunk(2), states.float(), mask)
 

@@ -28,15 +28,13 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from flowsep.audio import load_audio, normalize_mixture
+from flowsep.audio import load_audio
 from flowsep.commands.options import non_negative
 from flowsep.data.manifest import read_manifest
-from flowsep.decoding import MASK_RULES, mask_decode
+from flowsep.decoding import MASK_RULES, decode_target
 from flowsep.evaluation import read_benchmark
 from flowsep.loading import load_pipeline
 from flowsep.metrics import evaluate_separation
-from flowsep.spectrogram import log_mel_spectrogram
-from flowsep.windowing import OverlapAdd, plan_windows, split_windows
 
 
 def paraphrases_by_clip(corpus_manifest: Path) -> dict[str, list[str]]:
@@ -75,20 +73,20 @@ def generated_mel(pipe, query: str, mixture: torch.Tensor, args, seed: int) -> t
     return separate(pipe, query, mixture, args, seed, output_type="mel")
 
 
-def through_vae(pipe, wave: torch.Tensor) -> torch.Tensor:
-    """Reference log-mel after the model's VAE, window by window: ``(T,)`` -> ``(n_mels, frames)``."""
-    window, hop = pipe.segment_samples, pipe.config.hop_length
-    starts = plan_windows(len(wave), window, 0, pipe.latent_frame_samples)
-    adder = OverlapAdd([s // hop for s in starts], window // hop, len(wave) // hop + 1, 0)
+def through_vae(codec, window_frames: int, wave: torch.Tensor) -> torch.Tensor:
+    """Levelled reference log-mel after the model's VAE, window by window: ``(T,)`` -> ``(n_mels, frames)``."""
+    plan = codec.window_plan(len(wave), window_frames, 0.0)
+    adder = plan.mel_adder()
     with torch.no_grad():
-        for index, chunk in enumerate(split_windows(wave, starts, window)):
-            latents, _ = pipe._encode_mixture(chunk[None])
-            adder.add(index, pipe._decode_latents(latents)[0].exp())
-    return adder.result().clamp(min=1e-5).log()
+        for index in range(len(plan)):
+            latents, _ = codec.encode(plan.window_of(wave, index)[None])
+            adder.add(index, codec.decode(latents)[0].exp())
+    return adder.result().clamp(min=codec.mel.log_floor).log()
 
 
-def masked(mel: torch.Tensor, scaled: torch.Tensor, gain: torch.Tensor, rule: str, pipe) -> torch.Tensor:
-    return mask_decode(mel[None], scaled[None], pipe.mel_config, rule)[0] / gain
+def masked(mel: torch.Tensor, mixture: torch.Tensor, rule: str, pipe) -> torch.Tensor:
+    """The mask decoder's output for a levelled log-mel ``(n_mels, frames)``, at the level of ``mixture (T,)``."""
+    return decode_target(mel, mixture, pipe.codec, "mask", rule, device=pipe.device)
 
 
 def evaluate(args) -> dict:
@@ -96,23 +94,24 @@ def evaluate(args) -> dict:
     pipe.set_progress_bar_config(disable=True)
     bench = read_benchmark(args.benchmark, limit=args.limit)
     paraphrases = paraphrases_by_clip(Path(args.corpus)) if args.corpus else {}
-    rate = pipe.config.sample_rate
+    rate, codec = pipe.config.sample_rate, pipe.codec
     rows: dict[str, list[tuple[int, torch.Tensor]]] = {}
     references, mixtures, seconds = [], [], 0.0
     for item_index, item in enumerate(tqdm(bench.items, desc="evaluating", unit="item")):
         mixture = load_audio(item.mixture, target_sample_rate=rate)
         reference = load_audio(item.reference, target_sample_rate=rate)
-        scaled, gain = normalize_mixture(mixture, pipe.config.reference_rms)
+        _, gain = codec.level(mixture)
         estimates = {"mixture": mixture}
-        reference_mel = log_mel_spectrogram(reference * gain, pipe.mel_config)[0]
+        reference_mel = codec.log_mel(reference * gain)[0]
         for rule in MASK_RULES:
-            estimates[f"oracle mask ({rule})"] = masked(reference_mel, scaled, gain, rule, pipe)
-        estimates["oracle through VAE (ratio)"] = masked(through_vae(pipe, reference * gain), scaled, gain, "ratio", pipe)
+            estimates[f"oracle mask ({rule})"] = masked(reference_mel, mixture, rule, pipe)
+        vae_mel = through_vae(codec, pipe.transformer.config.sample_size, reference * gain)
+        estimates["oracle through VAE (ratio)"] = masked(vae_mel, mixture, "ratio", pipe)
         start = time.perf_counter()
         mel = generated_mel(pipe, item.query, mixture, args, args.seed + item_index)
         seconds += time.perf_counter() - start
         for rule in MASK_RULES:
-            estimates[f"model, mask ({rule})"] = masked(mel, scaled, gain, rule, pipe)
+            estimates[f"model, mask ({rule})"] = masked(mel, mixture, rule, pipe)
         if pipe.vocoder is not None:
             estimates["model, vocoder"] = separate(
                 pipe, item.query, mixture, args, args.seed + item_index, decoder="vocoder"
@@ -120,9 +119,8 @@ def evaluate(args) -> dict:
         alternatives = paraphrases.get(str(item.extra.get("target_id", "")), [])
         if alternatives:
             query = alternatives[item_index % len(alternatives)]
-            estimates["model, paraphrased query (ratio)"] = masked(
-                generated_mel(pipe, query, mixture, args, args.seed + item_index), scaled, gain, "ratio", pipe
-            )
+            paraphrased = generated_mel(pipe, query, mixture, args, args.seed + item_index)
+            estimates["model, paraphrased query (ratio)"] = masked(paraphrased, mixture, "ratio", pipe)
         for name, estimate in estimates.items():
             rows.setdefault(name, []).append((item_index, estimate[: len(reference)]))
         references.append(reference)
@@ -172,13 +170,19 @@ def markdown(result: dict) -> str:
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--model", default="checkpoints/flowsep-mini")
     parser.add_argument("--benchmark", default="data/benchmarks/debian-test")
-    parser.add_argument("--corpus", default="data/debian-corpus/manifest.jsonl", help="for paraphrased queries")
+    parser.add_argument(
+        "--corpus", default="data/debian-corpus/manifest.jsonl", help="for paraphrased queries"
+    )
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--guidance", type=float, default=1.0, help="classifier-free guidance (1 = off)")
-    parser.add_argument("--source-noise", type=non_negative, help="start noise of a mixture-source model (default: its own)")
+    parser.add_argument(
+        "--source-noise", type=non_negative, help="start noise of a mixture-source model (default: its own)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--limit", type=int)
     parser.add_argument("--device", default="cpu")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import torch
 
+from .codec import AudioCodec
 from .spectrogram import MelConfig, log_mel_spectrogram, mel_basis
 
 DECODERS = ("vocoder", "mask")
@@ -26,7 +27,9 @@ def mel_to_linear_weights(config: MelConfig, device=None) -> torch.Tensor:
     empty = totals.squeeze(1) <= 0
     if empty.any():
         covered = torch.nonzero(~empty).squeeze(1)
-        nearest = covered[torch.bucketize(torch.nonzero(empty).squeeze(1), covered).clamp(max=len(covered) - 1)]
+        nearest = covered[
+            torch.bucketize(torch.nonzero(empty).squeeze(1), covered).clamp(max=len(covered) - 1)
+        ]
         weights[empty] = weights[nearest]
         totals = weights.sum(dim=1, keepdim=True)
     return weights / totals
@@ -95,5 +98,27 @@ def _mask_decode_whole(
     linear_mask = torch.nn.functional.pad(linear_mask, (0, pad), mode="replicate") if pad > 0 else linear_mask
     masked = spec * linear_mask[..., : spec.shape[-1]]
     return torch.istft(
-        masked, config.n_fft, config.hop_length, config.win_length, window, center=True, length=mixture.shape[-1]
+        masked,
+        config.n_fft,
+        config.hop_length,
+        config.win_length,
+        window,
+        center=True,
+        length=mixture.shape[-1],
     )
+
+
+def decode_target(
+    mel: torch.Tensor, mixture: torch.Tensor, codec: AudioCodec, decoder: str = "mask", mask_rule: str = "ratio",
+    vocoded: torch.Tensor | None = None, device: torch.device | str = "cpu",
+) -> torch.Tensor:  # fmt: skip
+    """The target ``(S,)`` at the level of ``mixture (S,)`` (as given, at the codec's rate; silence gives silence):
+    ``mask_decode`` of its log-mel ``mel (M, N)``, or the vocoder's waveform ``vocoded (S,)``, both at the codec's
+    level."""
+    if mixture.abs().max() == 0:
+        return torch.zeros_like(mixture)
+    scaled, gain = codec.level(mixture)
+    if decoder == "vocoder":
+        return vocoded / gain
+    target = mask_decode(mel[None].to(device), scaled[None].to(device), codec.mel, mask_rule)[0]
+    return target.cpu() / gain

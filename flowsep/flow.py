@@ -38,12 +38,6 @@ def velocity(x0: torch.Tensor, x1: torch.Tensor) -> torch.Tensor:
     return x1 - x0
 
 
-def predicted_x0(x_sigma: torch.Tensor, v: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-    """Data estimate from a velocity prediction: ``x_sigma - sigma * v``."""
-    sigma = sigma.view(-1, *([1] * (x_sigma.dim() - 1))).to(x_sigma.dtype)
-    return x_sigma - sigma * v
-
-
 def sample_sigmas(
     batch_size: int,
     scheme: str = "uniform",
@@ -56,7 +50,9 @@ def sample_sigmas(
     if scheme == "uniform":
         sigma = torch.rand(batch_size, generator=generator, device=device)
     elif scheme == "logit_normal":
-        sigma = torch.sigmoid(logit_mean + logit_std * torch.randn(batch_size, generator=generator, device=device))
+        sigma = torch.sigmoid(
+            logit_mean + logit_std * torch.randn(batch_size, generator=generator, device=device)
+        )
     else:
         raise ValueError(f"unknown timestep sampling scheme {scheme!r}: use 'uniform' or 'logit_normal'")
     return sigma.clamp(1e-5, 1.0)

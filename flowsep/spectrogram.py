@@ -7,7 +7,7 @@ so that released BigVGAN vocoders work on it. A signal of ``k * hop_length`` sam
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import lru_cache
 
 import torch
@@ -27,9 +27,6 @@ class MelConfig:
     fmax: float = 8000.0
     log_floor: float = 1e-5
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
 
 @lru_cache(maxsize=8)
 def _mel_basis_cpu(sample_rate: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -> torch.Tensor:
@@ -41,7 +38,9 @@ def _mel_basis_cpu(sample_rate: int, n_fft: int, n_mels: int, fmin: float, fmax:
 
 def mel_basis(config: MelConfig, device: torch.device | str = "cpu") -> torch.Tensor:
     """Slaney mel filterbank, ``(n_mels, n_fft // 2 + 1)``."""
-    return _mel_basis_cpu(config.sample_rate, config.n_fft, config.n_mels, config.fmin, config.fmax).to(device)
+    return _mel_basis_cpu(config.sample_rate, config.n_fft, config.n_mels, config.fmin, config.fmax).to(
+        device
+    )
 
 
 def stft(wave: torch.Tensor, config: MelConfig) -> torch.Tensor:

@@ -5,15 +5,17 @@ import torch
 
 from flowsep.models import FlowSepTransformer
 from flowsep.testing import make_tiny_pipeline
-from flowsep.windowing import overlap_add, plan_windows, split_windows
+from flowsep.windowing import WindowPlan, plan_windows
 
 
 class MixtureEcho(FlowSepTransformer):
     """A velocity field whose flow ends exactly at the mixture latent: ``v = (x - mixture) / sigma``."""
 
     def forward(self, hidden_states, mixture_latents, timestep, *args, **kwargs):
-        sigma = (torch.as_tensor(timestep, dtype=hidden_states.dtype) / 1000).view(-1, 1, 1, 1).clamp(min=1e-3)
-        return (hidden_states - mixture_latents) / sigma,
+        sigma = (
+            (torch.as_tensor(timestep, dtype=hidden_states.dtype) / 1000).view(-1, 1, 1, 1).clamp(min=1e-3)
+        )
+        return ((hidden_states - mixture_latents) / sigma,)
 
     def __call__(self, *args, **kwargs):
         from flowsep.models.transformer_flowsep import FlowSepTransformerOutput
@@ -33,7 +35,9 @@ def test_stationary_input_has_no_level_jumps_at_window_boundaries():
     window = pipe.segment_samples  # 5,120 samples
     mixture = (0.1 * rng.standard_normal(window * 6)).astype(np.float32)
     for decoder in ("mask", "vocoder"):
-        out = pipe("noise", mixture, sample_rate=16000, num_inference_steps=3, decoder=decoder, window_overlap=0.08)
+        out = pipe(
+            "noise", mixture, sample_rate=16000, num_inference_steps=3, decoder=decoder, window_overlap=0.08
+        )
         levels = frame_levels_db(out.audios[0])
         starts = plan_windows(mixture.size, window, 1280, 640)
         boundary_frames = sorted({s // 320 for s in starts[1:]} | {(s + 1280) // 320 for s in starts[1:-1]})
@@ -46,9 +50,13 @@ def test_stationary_input_has_no_level_jumps_at_window_boundaries():
 def test_overlap_add_is_exact_and_bounded():
     torch.manual_seed(0)
     wave = torch.randn(50_000)
-    starts = plan_windows(wave.numel(), 8_000, 2_000, 640)
-    assert starts[-1] + 8_000 >= wave.numel() and all(s % 640 == 0 for s in starts)
-    assert torch.allclose(overlap_add(split_windows(wave, starts, 8_000), starts, wave.numel(), 2_000), wave, atol=1e-6)
+    plan = WindowPlan(wave.numel(), 8_000, 1_920, 160, 640)
+    assert plan.starts[-1] + 8_000 >= wave.numel() and all(s % 640 == 0 for s in plan.starts)
+    adder = plan.sample_adder()
+    for index, window in enumerate(plan.split(wave)):
+        adder.add(index, window)
+    assert adder.out.shape[-1] == plan.starts[-1] + 8_000  # the output's size, not the windows'
+    assert torch.allclose(adder.result(), wave, atol=1e-6)
 
 
 def test_chunked_mask_decoding_equals_one_pass():

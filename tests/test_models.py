@@ -9,7 +9,9 @@ from flowsep.schedulers import FlowMatchMidpointScheduler
 
 def tiny_transformer(**kwargs):
     torch.manual_seed(0)
-    model = FlowSepTransformer(num_layers=2, num_attention_heads=2, attention_head_dim=16, text_embed_dim=32, **kwargs)
+    model = FlowSepTransformer(
+        num_layers=2, num_attention_heads=2, attention_head_dim=16, text_embed_dim=32, **kwargs
+    )
     for parameter in model.parameters():
         torch.nn.init.normal_(parameter, std=0.05)
     return model
@@ -61,7 +63,9 @@ def test_padding_tokens_are_ignored():
     model = tiny_transformer()
     altered = text.clone()
     altered[0, 3:] = 100.0  # masked positions of row 0
-    assert torch.allclose(model(x, mix, t, text, mask).sample, model(x, mix, t, altered, mask).sample, atol=1e-5)
+    assert torch.allclose(
+        model(x, mix, t, text, mask).sample, model(x, mix, t, altered, mask).sample, atol=1e-5
+    )
 
 
 def test_gradient_checkpointing_matches(tmp_path):
@@ -94,11 +98,15 @@ def test_paper_scale_config_instantiates():
 
 def test_vocoder_shapes_and_release_conversion(tmp_path):
     torch.manual_seed(0)
-    vocoder = BigVGANVocoder(upsample_initial_channel=32, resblock_kernel_sizes=(3,), resblock_dilation_sizes=((1,),))
+    vocoder = BigVGANVocoder(
+        upsample_initial_channel=32, resblock_kernel_sizes=(3,), resblock_dilation_sizes=((1,),)
+    )
     mel = torch.randn(2, 64, 10)
     audio = vocoder(mel)
     assert audio.shape == (2, 1600) and audio.abs().max() <= 1
-    vocoder.generator._save_pretrained(tmp_path)  # NVIDIA's release layout: config.json + bigvgan_generator.pt
+    vocoder.generator._save_pretrained(
+        tmp_path
+    )  # NVIDIA's release layout: config.json + bigvgan_generator.pt
     assert (tmp_path / "bigvgan_generator.pt").exists()
     converted = BigVGANVocoder.from_bigvgan_release(tmp_path)
     assert torch.allclose(converted(mel), audio)

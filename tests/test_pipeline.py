@@ -6,9 +6,8 @@ import torch
 from conftest import noise_mixture
 
 from flowsep import FlowSepPipeline
-from flowsep.audio import normalize_mixture
 from flowsep.decoding import MASK_RULES
-from flowsep.errors import AudioInputError, CheckpointError, QueryError
+from flowsep.errors import AudioInputError, CheckpointError, QueryError, UsageError
 from flowsep.loading import load_pipeline
 from flowsep.schedulers import make_scheduler
 from flowsep.testing import make_tiny_pipeline
@@ -48,14 +47,16 @@ def test_mask_decoder_is_mixture_consistent_for_every_rule(tiny_pipe):
         assert np.abs(out.audios + out.residuals - MIX).max() < 1e-4
         outputs[rule] = out.audios
     assert not np.allclose(outputs["ratio"], outputs["binary"])
-    with pytest.raises(ValueError, match="unknown mask_rule 'soft'"):
+    with pytest.raises(UsageError, match="unknown mask_rule 'soft'"):
         run(tiny_pipe, mask_rule="soft")
 
 
 def test_batched_queries_on_one_mixture_match_single_runs(tiny_pipe):
     queries = ["a dog barking", "rain falling on a roof"]
     generators = [torch.Generator().manual_seed(5), torch.Generator().manual_seed(0)]
-    both = tiny_pipe(queries, MIX, sample_rate=16000, num_inference_steps=2, generator=generators, output_type="latent")
+    both = tiny_pipe(
+        queries, MIX, sample_rate=16000, num_inference_steps=2, generator=generators, output_type="latent"
+    )
     single = run(tiny_pipe, "rain falling on a roof", output_type="latent", seed=0)
     assert both.audios.shape[0] == 2
     assert torch.allclose(both.audios[1], single.audios[0], atol=1e-4)
@@ -85,14 +86,16 @@ def test_mixture_source_starts_from_the_mixture_latent():
     torch.nn.init.zeros_(pipe.transformer.proj_out.weight)
     torch.nn.init.zeros_(pipe.transformer.proj_out.bias)
     window = MIX[: pipe.segment_samples]
-    scaled, _ = normalize_mixture(torch.from_numpy(window), pipe.config.reference_rms)
-    mixture_latents, _ = pipe._encode_mixture(scaled[None])
-    exact = [run(pipe, mixture=window, seed=seed, output_type="latent", source_noise=0.0).audios for seed in (1, 2)]
+    scaled, _ = pipe.codec.level(torch.from_numpy(window))
+    mixture_latents, _ = pipe.codec.encode(scaled[None])
+    exact = [
+        run(pipe, mixture=window, seed=seed, output_type="latent", source_noise=0.0).audios for seed in (1, 2)
+    ]
     torch.testing.assert_close(exact[0], mixture_latents)
     torch.testing.assert_close(exact[1], mixture_latents)
     noisy = run(pipe, mixture=window, seed=1, output_type="latent").audios  # the training value, 0.5
     assert 0.3 < (noisy - mixture_latents).std() < 0.7
-    with pytest.raises(ValueError, match="source_noise must be >= 0"):
+    with pytest.raises(UsageError, match="source_noise must be >= 0"):
         run(pipe, source_noise=-1.0)
 
 
@@ -106,7 +109,9 @@ def test_save_load_round_trip(tiny_pipe, tmp_path):
     tiny_pipe.save_pretrained(tmp_path)
     loaded = FlowSepPipeline.from_pretrained(tmp_path)
     loaded.set_progress_bar_config(disable=True)
-    assert np.allclose(run(tiny_pipe, decoder="vocoder").audios, run(loaded, decoder="vocoder").audios, atol=1e-5)
+    assert np.allclose(
+        run(tiny_pipe, decoder="vocoder").audios, run(loaded, decoder="vocoder").audios, atol=1e-5
+    )
 
 
 def test_pipeline_without_vocoder_saves_and_uses_mask(tmp_path):
@@ -117,13 +122,18 @@ def test_pipeline_without_vocoder_saves_and_uses_mask(tmp_path):
     loaded = load_pipeline(tmp_path)
     assert loaded.vocoder is None
     assert run(loaded).audios.shape == (1, MIX.size)
-    with pytest.raises(ValueError, match="no vocoder"):
+    with pytest.raises(CheckpointError, match="no vocoder"):
         run(loaded, decoder="vocoder")
 
 
 @pytest.mark.parametrize(
     "prompt, error, message",
-    [("", QueryError, "empty"), ("   ", QueryError, "empty"), ([], QueryError, "non-empty"), (3, QueryError, "non-empty string")],
+    [
+        ("", QueryError, "empty"),
+        ("   ", QueryError, "empty"),
+        ([], QueryError, "non-empty"),
+        (3, QueryError, "non-empty string"),
+    ],
 )
 def test_bad_queries(tiny_pipe, prompt, error, message):
     with pytest.raises(error, match=message):
@@ -186,11 +196,67 @@ def test_text_encoder_referenced_by_name_is_loaded_from_its_package(tmp_path):
     parts["transformer"] = FlowSepTransformer(
         sample_size=8, num_layers=1, num_attention_heads=2, attention_head_dim=16, text_embed_dim=384
     )
-    FlowSepPipeline(**(parts | {"text_encoder": None, "tokenizer": None}), text_encoder_name="minilm").save_pretrained(
-        tmp_path
-    )
+    FlowSepPipeline(
+        **(parts | {"text_encoder": None, "tokenizer": None}), text_encoder_name="minilm"
+    ).save_pretrained(tmp_path)
     assert not (tmp_path / "text_encoder").exists()
     pipe = FlowSepPipeline.from_pretrained(tmp_path)
     pipe.set_progress_bar_config(disable=True)
     assert pipe.text_encoder.config.hidden_size == 384
     assert run(pipe, "a dog barking").audios.shape == (1, MIX.size)
+
+
+def test_callback_on_step_end_follows_diffusers_contract(tiny_pipe):
+    """``fn(pipe, step, timestep, callback_kwargs) -> dict``: it sees the named tensors and may replace them."""
+    calls = []
+
+    def callback(pipe, step, timestep, callback_kwargs):
+        calls.append((pipe, step, float(timestep), sorted(callback_kwargs)))
+        return {"latents": torch.zeros_like(callback_kwargs["latents"])}
+
+    out = run(
+        tiny_pipe, mixture=MIX[:4000], output_type="latent", callback_on_step_end=callback,
+        callback_on_step_end_tensor_inputs=["latents", "prompt_embeds"],
+    )  # fmt: skip
+    assert [(step, timestep) for _, step, timestep, _ in calls] == list(
+        enumerate(tiny_pipe.scheduler.timesteps.tolist())
+    )
+    assert calls[0][0] is tiny_pipe and calls[0][3] == ["latents", "prompt_embeds"]
+    assert tiny_pipe.num_timesteps == 2 and out.audios.abs().max() == 0
+    with pytest.raises(UsageError, match="'noise'"):
+        run(tiny_pipe, callback_on_step_end=callback, callback_on_step_end_tensor_inputs=["noise"])
+
+
+def test_precomputed_prompt_embeds_and_latents_reproduce_a_seeded_run(tiny_pipe):
+    plain = run(tiny_pipe, output_type="latent", seed=3)
+    embeds, mask = tiny_pipe.encode_prompt("a dog barking", tiny_pipe.device)
+    noise = tiny_pipe.prepare_latents(1, torch.float32, tiny_pipe.device, torch.manual_seed(3))
+    for attention_mask in (mask, None):  # one query: no padding, the default mask is the same
+        given = tiny_pipe(
+            mixture=MIX, sample_rate=16000, prompt_embeds=embeds, prompt_attention_mask=attention_mask, latents=noise,
+            num_inference_steps=2, output_type="latent",
+        )  # fmt: skip
+        torch.testing.assert_close(given.audios, plain.audios)
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"decoder": "griffin"}, "unknown decoder"), ({"output_type": "wav"}, "unknown output_type"),
+        ({"num_inference_steps": 0}, "num_inference_steps must be >= 1"),
+        ({"window_batch_size": 0}, "window_batch_size must be >= 1"), ({"window_overlap": -1.0}, "window_overlap"),
+        ({"prompt_embeds": torch.zeros(1, 3, 32)}, "either prompt or prompt_embeds"),
+        ({"latents": torch.zeros(1, 8, 4, 16)}, r"latents must be shaped \(1, 8, 8, 16\)"),
+        ({"latents": torch.zeros(1, 8, 8, 16), "share_noise": False}, "share_noise"),
+        ({"generator": [torch.manual_seed(0)] * 2}, "2 generators for 1 items"),
+    ],
+)  # fmt: skip
+def test_argument_errors_are_usage_errors(tiny_pipe, options, message):
+    with pytest.raises(UsageError, match=message):
+        tiny_pipe(
+            "a dog barking",
+            MIX,
+            sample_rate=16000,
+            num_inference_steps=options.pop("num_inference_steps", 2),
+            **options,
+        )

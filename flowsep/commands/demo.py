@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         )  # fmt: skip
         name = "-".join(query.lower().split())
         waves = {"mixture": mixture, "target": result.audios[0], "residual": result.residuals[0]}
-        write_example(out_dir, name, pipe.mel_config, waves)
+        write_example(out_dir, name, pipe.codec.mel, waves)
         print(f"'{query}': {out_dir / (name + '_target.wav')}, {out_dir / (name + '_residual.wav')}, "
               f"{out_dir / (name + '.png')}")  # fmt: skip
     return 0

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from diffusers import AutoencoderKL, DiffusionPipeline
+from diffusers.callbacks import MultiPipelineCallbacks, PipelineCallback
 from diffusers.schedulers.scheduling_utils import SchedulerMixin
 from diffusers.utils.torch_utils import randn_tensor
 from transformers import PreTrainedModel
 
-from ..audio import AudioSource, load_audio, normalize_mixture
-from ..decoding import DECODERS, MASK_RULES, mask_decode
-from ..errors import AudioInputError, CheckpointError, QueryError
+from ..audio import AudioSource, load_audio
+from ..codec import AudioCodec
+from ..decoding import DECODERS, MASK_RULES, decode_target
+from ..errors import AudioInputError, CheckpointError, QueryError, UsageError
 from ..flow import source_sample
 from ..models.text_encoder import check_queries, encode_text, load_text_encoder
 from ..models.transformer_flowsep import FlowSepTransformer
 from ..models.vocoder import BigVGANVocoder
-from ..spectrogram import MelConfig, log_mel_spectrogram
-from ..windowing import OverlapAdd, plan_windows, split_windows
 from .pipeline_output import FlowSepPipelineOutput
 
 OUTPUT_TYPES = ("np", "pt", "latent", "mel")
@@ -36,7 +36,7 @@ class FlowSepPipeline(DiffusionPipeline):
         tokenizer: its tokenizer.
         vocoder ([`BigVGANVocoder`], *optional*): mel -> waveform; without it only `decoder="mask"` works.
         sample_rate, n_fft, hop_length, win_length, n_mels, fmin, fmax: the log-mel front end the VAE was
-            trained on (BigVGAN's); kept in `model_index.json`.
+            trained on (BigVGAN's); kept in `model_index.json` and used through [`~FlowSepPipeline.codec`].
         reference_rms (`float`): level every mixture is brought to before encoding (as in training).
         source_noise (`float`, *optional*): default start noise of a `"mixture"`-source model (see `__call__`).
         text_encoder_name (`str`, *optional*): where to load the text encoder from when the folder does not hold
@@ -45,6 +45,7 @@ class FlowSepPipeline(DiffusionPipeline):
 
     model_cpu_offload_seq = "text_encoder->transformer->vae->vocoder"
     _optional_components = ["vocoder", "text_encoder", "tokenizer"]
+    _callback_tensor_inputs = ["latents", "prompt_embeds", "mixture_latents"]
 
     def __init__(
         self,
@@ -77,78 +78,137 @@ class FlowSepPipeline(DiffusionPipeline):
         )  # fmt: skip
 
     @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path, **kwargs) -> "FlowSepPipeline":
+    def from_pretrained(cls, pretrained_model_name_or_path, **kwargs) -> FlowSepPipeline:
         """diffusers' loading, plus the text encoder named by ``text_encoder_name`` when the folder holds none."""
         pipe = super().from_pretrained(pretrained_model_name_or_path, **kwargs)
         if pipe.text_encoder is None and pipe.config.text_encoder_name and "text_encoder" not in kwargs:
             encoder, tokenizer = load_text_encoder(pipe.config.text_encoder_name)
-            pipe.register_modules(text_encoder=encoder.to(dtype=kwargs.get("torch_dtype")), tokenizer=tokenizer)
+            pipe.register_modules(
+                text_encoder=encoder.to(dtype=kwargs.get("torch_dtype")), tokenizer=tokenizer
+            )
         return pipe
 
     @property
-    def mel_config(self) -> MelConfig:
-        c = self.config
-        return MelConfig(c.sample_rate, c.n_fft, c.hop_length, c.win_length, c.n_mels, c.fmin, c.fmax)
-
-    @property
-    def vae_time_factor(self) -> int:
-        return 2 ** (len(self.vae.config.block_out_channels) - 1)
-
-    @property
-    def latent_frame_samples(self) -> int:
-        """Waveform samples per latent frame (640 at FlowSep's settings)."""
-        return self.vae_time_factor * self.config.hop_length
+    def codec(self) -> AudioCodec:
+        """The wave <-> latent codec: this pipeline's front end (`sample_rate` ... `reference_rms`) and VAE."""
+        return AudioCodec.from_config(self.config, self.vae)
 
     @property
     def segment_samples(self) -> int:
         """Samples in one window the transformer was trained on (163,840 = 10.24 s for the paper)."""
-        return self.transformer.config.sample_size * self.latent_frame_samples
+        return self.codec.segment_samples(self.transformer.config.sample_size)
 
-    def _pair_inputs(self, prompt, mixture, sample_rate) -> tuple[list[str], list[torch.Tensor], list[int]]:
-        """Queries, unique mixtures (mono, model rate) and, per query, the index of its mixture."""
-        queries = check_queries(prompt)
+    @property
+    def num_timesteps(self) -> int:
+        """Scheduler timesteps (network evaluations without guidance) per batch of windows."""
+        return self._num_timesteps
+
+    def check_inputs(
+        self, prompt, decoder, mask_rule, output_type, num_inference_steps, window_overlap, window_batch_size,
+        share_noise, source_noise=None, prompt_embeds=None, prompt_attention_mask=None, latents=None,
+        callback_on_step_end_tensor_inputs=None,
+    ):  # fmt: skip
+        """[`UsageError`] for arguments out of range or inconsistent, [`CheckpointError`] for a missing component."""
+        choices = {"decoder": DECODERS, "mask_rule": MASK_RULES, "output_type": OUTPUT_TYPES}
+        for name, value in {"decoder": decoder, "mask_rule": mask_rule, "output_type": output_type}.items():
+            if value not in choices[name]:
+                raise UsageError(f"unknown {name} {value!r}: choose one of {choices[name]}")
+        for name, value, least in (
+            ("num_inference_steps", num_inference_steps, 1), ("window_batch_size", window_batch_size, 1),
+            ("window_overlap", window_overlap, 0), ("source_noise", source_noise, 0),
+        ):  # fmt: skip
+            if value is not None and value < least:
+                raise UsageError(f"{name} must be >= {least}, got {value}")
+        if (prompt is None) == (prompt_embeds is None):
+            raise UsageError("pass either prompt or prompt_embeds (exactly one of them)")
+        width = self.transformer.config.text_embed_dim
+        if prompt_embeds is not None and (prompt_embeds.dim() != 3 or prompt_embeds.shape[-1] != width):
+            raise UsageError(
+                f"prompt_embeds must be (batch, tokens, {width}), got {tuple(prompt_embeds.shape)}"
+            )
+        if prompt_attention_mask is not None and prompt_attention_mask.shape != prompt_embeds.shape[:2]:
+            raise UsageError(f"prompt_attention_mask must be shaped {tuple(prompt_embeds.shape[:2])}")
+        if latents is not None and not share_noise:
+            raise UsageError("latents is the start noise all windows of an item share: keep share_noise=True")
+        for name in callback_on_step_end_tensor_inputs or []:
+            if name not in self._callback_tensor_inputs:
+                raise UsageError(
+                    f"callback tensor input {name!r}: choose from {self._callback_tensor_inputs}"
+                )
+        if prompt_embeds is None and (self.text_encoder is None or self.tokenizer is None):
+            raise CheckpointError("this pipeline has no text encoder: pass text_encoder= and tokenizer=")
+        if decoder == "vocoder" and output_type in ("np", "pt") and self.vocoder is None:
+            raise CheckpointError("this pipeline has no vocoder: use decoder='mask'")
+
+    def encode_prompt(
+        self,
+        prompt: str | list[str] | None,
+        device: torch.device,
+        prompt_embeds: torch.Tensor | None = None,
+        prompt_attention_mask: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Text states `(B, L, E)` in the transformer's dtype and their mask `(B, L)` on `device`: of `prompt`
+        encoded, or the precomputed `prompt_embeds` (with `prompt_attention_mask`, by default all ones)."""
+        if prompt_embeds is None:
+            queries = check_queries(prompt)
+            prompt_embeds, prompt_attention_mask = encode_text(
+                self.text_encoder, self.tokenizer, queries, device
+            )
+        elif prompt_attention_mask is None:
+            prompt_attention_mask = torch.ones(prompt_embeds.shape[:2], dtype=torch.long)
+        return prompt_embeds.to(device, self.transformer.dtype), prompt_attention_mask.to(device)
+
+    def prepare_mixtures(
+        self, mixture: AudioSource | list[AudioSource], sample_rate: int | None, num_queries: int
+    ) -> tuple[list[torch.Tensor], list[int], list[int]]:
+        """The mixtures as mono `(S,)` at the model's rate, and for each output item the index of its query and
+        of its mixture: one mixture serves every query, one query is asked of every mixture, or one each."""
         sources = mixture if isinstance(mixture, (list, tuple)) else [mixture]
-        if not sources:
+        if mixture is None or not sources:
             raise AudioInputError("no mixture given")
         waves = [
             load_audio(source, sample_rate, self.config.sample_rate, name=f"mixture {index}")
             for index, source in enumerate(sources)
         ]
         if len(waves) == 1:
-            owners = [0] * len(queries)
-        elif len(queries) == 1:
-            queries, owners = queries * len(waves), list(range(len(waves)))
-        elif len(queries) == len(waves):
-            owners = list(range(len(waves)))
-        else:
-            raise QueryError(f"{len(queries)} queries for {len(waves)} mixtures: give one, or one per mixture")
-        return queries, waves, owners
+            return waves, list(range(num_queries)), [0] * num_queries
+        if num_queries == 1:
+            return waves, [0] * len(waves), list(range(len(waves)))
+        if num_queries == len(waves):
+            return waves, list(range(len(waves))), list(range(len(waves)))
+        raise QueryError(f"{num_queries} queries for {len(waves)} mixtures: give one, or one per mixture")
 
-    def _encode_mixture(self, windows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Waveform windows ``(W, S)`` -> (scaled latents ``(W, C, T, F)``, log-mels ``(W, M, N)``)."""
-        mel = log_mel_spectrogram(windows.to(self._execution_device), self.mel_config)  # (W, M, N)
-        image = mel.transpose(1, 2).unsqueeze(1).to(self.vae.dtype)  # (W, 1, N, M)
-        latents = self.vae.encode(image).latent_dist.mode() * self.vae.config.scaling_factor
-        return latents, mel
+    def prepare_latents(
+        self, batch_size: int, dtype: torch.dtype, device: torch.device,
+        generator: torch.Generator | list[torch.Generator] | None = None, latents: torch.Tensor | None = None,
+    ) -> torch.Tensor:  # fmt: skip
+        """Start noise of one window per item, `(B, C, T, F)`: `latents` when given, else drawn from `generator`
+        (a list holds one generator per item)."""
+        config = self.transformer.config
+        shape = (batch_size, config.latent_channels, config.sample_size, config.latent_frequency_bins)
+        if latents is not None:
+            if tuple(latents.shape) != shape:
+                raise UsageError(f"latents must be shaped {shape}, got {tuple(latents.shape)}")
+            return latents.to(device, dtype)
+        generators = generator if isinstance(generator, list) else [generator] * batch_size
+        if len(generators) != batch_size:
+            raise UsageError(
+                f"{len(generators)} generators for {batch_size} items: give one, or one per item"
+            )
+        noise = [randn_tensor((1, *shape[1:]), generator=g, device=device, dtype=dtype) for g in generators]
+        return torch.cat(noise)
 
-    def _decode_latents(self, latents: torch.Tensor) -> torch.Tensor:
-        """Scaled latents ``(W, C, T, F)`` -> log-mels ``(W, M, N)``."""
-        image = self.vae.decode(latents.to(self.vae.dtype) / self.vae.config.scaling_factor).sample
-        return image.squeeze(1).transpose(1, 2).float()
-
-    def _velocity(self, latents, mixture_latents, t, text_states, text_mask, guidance_scale):
-        """Velocity with classifier-free guidance (one batched pass with the null text when scale != 1)."""
-        batch = latents.shape[0]
-        model_input = latents.to(self.transformer.dtype)
-        drop = torch.zeros(batch, dtype=torch.bool, device=latents.device)
+    def _velocity(self, latents, mixture_latents, t, prompt_embeds, prompt_attention_mask, guidance_scale):
+        """Velocity `(W, C, T, F)` with classifier-free guidance: one pass, the second half with the null text."""
+        dtype = self.transformer.dtype
+        inputs = [latents.to(dtype), mixture_latents.to(dtype), prompt_embeds, prompt_attention_mask]
+        drop = torch.zeros(latents.shape[0], dtype=torch.bool, device=latents.device)
         if guidance_scale != 1.0:
-            model_input = torch.cat([model_input, model_input])
-            mixture_latents = torch.cat([mixture_latents, mixture_latents])
-            text_states, text_mask = torch.cat([text_states, text_states]), torch.cat([text_mask, text_mask])
-            drop = torch.cat([drop, torch.ones_like(drop)])
+            inputs, drop = [torch.cat([x, x]) for x in inputs], torch.cat([drop, ~drop])
+        x, mix, states, mask = inputs
         v = self.transformer(
-            model_input, mixture_latents.to(self.transformer.dtype), t.expand(model_input.shape[0]),
-            encoder_hidden_states=text_states, encoder_attention_mask=text_mask, text_dropout_mask=drop,
+            x, mix, t.expand(x.shape[0]), encoder_hidden_states=states, encoder_attention_mask=mask,
+            text_dropout_mask=drop,
         ).sample  # fmt: skip
         if guidance_scale != 1.0:
             v_cond, v_uncond = v.chunk(2)
@@ -156,32 +216,42 @@ class FlowSepPipeline(DiffusionPipeline):
         return v.float()
 
     def _source_noise(self, source_noise: float | None) -> float:
-        """Noise scale of a ``"mixture"`` source: the argument, else the pipeline's default, else as trained."""
-        for value in (source_noise, self.config.source_noise):
-            if value is not None:
-                if value < 0:
-                    raise ValueError(f"source_noise must be >= 0, got {value}")
-                return float(value)
-        return float(self.transformer.config.source_noise)
+        """Noise scale of a `"mixture"` source: the argument, else the pipeline's default, else as trained."""
+        values = (source_noise, self.config.source_noise, self.transformer.config.source_noise)
+        return float(next(value for value in values if value is not None))
 
     def _solve(
-        self, noise, mixture_latents, text_states, text_mask, num_inference_steps, guidance_scale, on_step,
-        source_noise: float,
+        self, noise, mixture_latents, prompt_embeds, prompt_attention_mask, num_inference_steps, guidance_scale,
+        source_noise, callback_on_step_end, callback_on_step_end_tensor_inputs, progress_bar,
     ):  # fmt: skip
-        """Integrate the flow ODE from the source (sigma = 1, see ``source_sample``) to the target latent (sigma = 0)."""
+        """Integrate the flow ODE from the source (sigma = 1, see `source_sample`) to the target latents (sigma = 0),
+        `(W, C, T, F)`, calling `callback_on_step_end(self, step, timestep, callback_kwargs)` after each step."""
         self.scheduler.set_timesteps(num_inference_steps, device=noise.device)
         latents = source_sample(noise, mixture_latents, self.transformer.config.source, source_noise)
-        for t in self.scheduler.timesteps:
-            v = self._velocity(latents, mixture_latents, t, text_states, text_mask, guidance_scale)
+        for i, t in enumerate(self.scheduler.timesteps):
+            v = self._velocity(
+                latents, mixture_latents, t, prompt_embeds, prompt_attention_mask, guidance_scale
+            )
             latents = self.scheduler.step(v, t, latents).prev_sample
-            on_step()
+            if callback_on_step_end is not None:
+                tensors = {
+                    "latents": latents,
+                    "prompt_embeds": prompt_embeds,
+                    "mixture_latents": mixture_latents,
+                }
+                callback_kwargs = {name: tensors[name] for name in callback_on_step_end_tensor_inputs}
+                callback_outputs = callback_on_step_end(self, i, t, callback_kwargs)
+                latents = callback_outputs.pop("latents", latents)
+                prompt_embeds = callback_outputs.pop("prompt_embeds", prompt_embeds)
+                mixture_latents = callback_outputs.pop("mixture_latents", mixture_latents)
+            progress_bar.update()
         return latents
 
     @torch.no_grad()
     def __call__(
         self,
-        prompt: str | list[str],
-        mixture: AudioSource | list[AudioSource],
+        prompt: str | list[str] | None = None,
+        mixture: AudioSource | list[AudioSource] | None = None,
         sample_rate: int | None = None,
         num_inference_steps: int = 10,
         guidance_scale: float = 1.0,
@@ -189,12 +259,16 @@ class FlowSepPipeline(DiffusionPipeline):
         mask_rule: str = "ratio",
         return_residual: bool = False,
         generator: torch.Generator | list[torch.Generator] | None = None,
+        latents: torch.Tensor | None = None,
+        prompt_embeds: torch.Tensor | None = None,
+        prompt_attention_mask: torch.Tensor | None = None,
         output_type: str = "np",
         window_overlap: float = 1.0,
         window_batch_size: int = 4,
         share_noise: bool = True,
         source_noise: float | None = None,
-        callback_on_step_end: Callable[[int, int], None] | None = None,
+        callback_on_step_end: Callable[[FlowSepPipeline, int, torch.Tensor, dict], dict] | None = None,
+        callback_on_step_end_tensor_inputs: list[str] = ["latents"],  # noqa: B006 (diffusers' signature)
         return_dict: bool = True,
     ) -> FlowSepPipelineOutput | tuple:
         r"""
@@ -212,7 +286,11 @@ class FlowSepPipeline(DiffusionPipeline):
             mask_rule (`str`, defaults to `"ratio"`): how `decoder="mask"` turns mels into a mask: `"ratio"`,
                 `"wiener"` or `"binary"` (measured in `eval/reports/default_model.md`).
             return_residual (`bool`): also return `mixture - target`.
-            generator (`torch.Generator`, *optional*): seeds the initial noise for reproducible output.
+            generator (`torch.Generator` or a list of one per item, *optional*): seeds the start noise.
+            latents (`torch.Tensor`, *optional*): precomputed start noise `(B, C, T, F)` of one window per item
+                (`T` is the transformer's `sample_size`), shared by all windows of the item.
+            prompt_embeds (`torch.Tensor`, *optional*): precomputed text-encoder states `(B, L, E)` instead of
+                `prompt`; prompt_attention_mask (`torch.Tensor`, *optional*): their mask `(B, L)`.
             output_type (`str`, defaults to `"np"`): `"np"`, `"pt"`, `"latent"` or `"mel"`.
             window_overlap (`float`, defaults to 1.0): seconds shared by neighbouring windows.
             window_batch_size (`int`, defaults to 4): windows integrated together (bounds memory).
@@ -220,104 +298,92 @@ class FlowSepPipeline(DiffusionPipeline):
             source_noise (`float`, *optional*): for a model whose flow starts from the mixture
                 (`transformer.config.source == "mixture"`), the noise added to the mixture latent at the start;
                 0 makes the output deterministic. Defaults to the pipeline's `source_noise`, else the training value.
-            callback_on_step_end (`Callable`, *optional*): called as `fn(step, total_steps)` after each ODE step.
+            callback_on_step_end (`Callable`, [`PipelineCallback`] or [`MultiPipelineCallbacks`], *optional*): called
+                as `fn(pipe, step, timestep, callback_kwargs)` after each scheduler step of each batch of windows
+                (`step` counts from 0 within the batch); `callback_kwargs` holds the tensors named by
+                `callback_on_step_end_tensor_inputs`, and the returned dict may replace them.
+            callback_on_step_end_tensor_inputs (`list[str]`, defaults to `["latents"]`): names from
+                `_callback_tensor_inputs`: `"latents"`, `"prompt_embeds"`, `"mixture_latents"` (the batch's rows).
 
         Returns:
             [`FlowSepPipelineOutput`] or a tuple `(audios, residuals)`.
         """
-        # 1. Check and read inputs
-        if decoder not in DECODERS:
-            raise ValueError(f"unknown decoder {decoder!r}: choose one of {DECODERS}")
-        if mask_rule not in MASK_RULES:
-            raise ValueError(f"unknown mask_rule {mask_rule!r}: choose one of {MASK_RULES}")
-        if output_type not in OUTPUT_TYPES:
-            raise ValueError(f"unknown output_type {output_type!r}: choose one of {OUTPUT_TYPES}")
-        if decoder == "vocoder" and output_type in ("np", "pt") and self.vocoder is None:
-            raise ValueError("this pipeline has no vocoder: use decoder='mask'")
-        if self.text_encoder is None or self.tokenizer is None:
-            raise CheckpointError("this pipeline has no text encoder: pass text_encoder= and tokenizer=")
-        if num_inference_steps < 1:
-            raise ValueError("num_inference_steps must be at least 1")
+        # 1. Check inputs
+        if isinstance(callback_on_step_end, (PipelineCallback, MultiPipelineCallbacks)):
+            callback_on_step_end_tensor_inputs = callback_on_step_end.tensor_inputs
+        self.check_inputs(
+            prompt, decoder, mask_rule, output_type, num_inference_steps, window_overlap, window_batch_size,
+            share_noise, source_noise, prompt_embeds, prompt_attention_mask, latents,
+            callback_on_step_end_tensor_inputs,
+        )  # fmt: skip
+        self._guidance_scale = guidance_scale
         start_noise = self._source_noise(source_noise)
-        queries, waves, owners = self._pair_inputs(prompt, mixture, sample_rate)
-        device = self._execution_device
+        device, codec = self._execution_device, self.codec
 
         # 2. Encode the queries
-        text_states, text_mask = encode_text(self.text_encoder, self.tokenizer, queries, device)
-        text_states = text_states.to(self.transformer.dtype)
+        prompt_embeds, prompt_attention_mask = self.encode_prompt(
+            prompt, device, prompt_embeds, prompt_attention_mask
+        )
 
-        # 3. Plan windows on the latent-frame grid
-        window, unit = self.segment_samples, self.latent_frame_samples
-        overlap = int(round(window_overlap * self.config.sample_rate / unit)) * unit
-        overlap = min(overlap, window // 2)
-        levelled = [normalize_mixture(wave, self.config.reference_rms) for wave in waves]
-        plans = [plan_windows(len(wave), window, overlap, unit) for wave in waves]
-        jobs = [(item, index) for item, owner in enumerate(owners) for index in range(len(plans[owner]))]
+        # 3. Read the mixtures, pair them with the queries, level them and plan their windows
+        waves, rows, owners = self.prepare_mixtures(mixture, sample_rate, prompt_embeds.shape[0])
+        prompt_embeds, prompt_attention_mask = prompt_embeds[rows], prompt_attention_mask[rows]
+        levelled = [codec.level(wave)[0] for wave in waves]
+        plans = [
+            codec.window_plan(len(wave), self.transformer.config.sample_size, window_overlap)
+            for wave in waves
+        ]
+
+        # 4. Prepare the start noise
+        generators = generator if isinstance(generator, list) else [generator] * len(owners)
+        latents = self.prepare_latents(
+            len(owners), torch.float32, device, generators, latents
+        )  # (B, C, T, F)
+
+        # 5. Integrate the flow for batches of windows; overlap-add latents, mels (and vocoder waveforms)
         self.scheduler.set_timesteps(num_inference_steps)
-        evaluations = len(self.scheduler.timesteps)
-        total_steps = len(range(0, len(jobs), window_batch_size)) * evaluations
-        latent_shape = (self.transformer.config.latent_channels, window // unit, self.transformer.config.latent_frequency_bins)
-        generators = generator if isinstance(generator, list) else [generator] * len(queries)
-        item_noise = [randn_tensor((1, *latent_shape), generator=g, device=device) for g in generators]
-
-        # 4. Integrate the flow for batches of windows; recombine mels (and vocoder waveforms) by overlap-add
-        hop = self.config.hop_length
-        mel_adders = [OverlapAdd([s // hop for s in plans[o]], window // hop, len(waves[o]) // hop + 1, overlap // hop) for o in owners]
-        latent_adders = [OverlapAdd([s // unit for s in plans[o]], window // unit, -(-len(waves[o]) // unit), overlap // unit) for o in owners]
-        wave_adders = [OverlapAdd(plans[o], window, len(waves[o]), overlap) for o in owners]
-        step_counter = iter(range(1, total_steps + 1))
-
-        def on_step():
-            step = next(step_counter)
-            progress.update()
-            if callback_on_step_end is not None:
-                callback_on_step_end(step, total_steps)
-
-        with self.progress_bar(total=total_steps) as progress:
-            for first in range(0, len(jobs), window_batch_size):
-                batch = jobs[first : first + window_batch_size]
-                mix = torch.stack([split_windows(levelled[owners[i]][0], plans[owners[i]], window)[w] for i, w in batch])
-                mixture_latents, _ = self._encode_mixture(mix)
-                noise = torch.cat([
-                    item_noise[i] if share_noise else randn_tensor((1, *latent_shape), generator=generators[i], device=device)
-                    for i, _ in batch
-                ])  # fmt: skip
-                rows = [i for i, _ in batch]
-                latents = self._solve(
-                    noise, mixture_latents, text_states[rows], text_mask[rows], num_inference_steps, guidance_scale, on_step,
-                    start_noise,
-                )
-                mels = self._decode_latents(latents)
-                audio = self.vocoder(mels).float() if decoder == "vocoder" and output_type in ("np", "pt") else None
+        self._num_timesteps = len(self.scheduler.timesteps)
+        jobs = [(item, index) for item, owner in enumerate(owners) for index in range(len(plans[owner]))]
+        batches = [
+            jobs[first : first + window_batch_size] for first in range(0, len(jobs), window_batch_size)
+        ]
+        outputs = [plans[owner].adders() for owner in owners]
+        vocode = decoder == "vocoder" and output_type in ("np", "pt")
+        with self.progress_bar(total=len(batches) * self._num_timesteps) as progress_bar:
+            for batch in batches:
+                items = [item for item, _ in batch]
+                windows = torch.stack([plans[owners[i]].window_of(levelled[owners[i]], w) for i, w in batch])
+                mixture_latents, _ = codec.encode(windows, device)  # (W, C, T, F)
+                noise = latents[items] if share_noise else torch.cat(
+                    [randn_tensor(latents[:1].shape, generator=generators[i], device=device) for i in items]
+                )  # fmt: skip
+                target_latents = self._solve(
+                    noise, mixture_latents, prompt_embeds[items], prompt_attention_mask[items], num_inference_steps,
+                    guidance_scale, start_noise, callback_on_step_end, callback_on_step_end_tensor_inputs,
+                    progress_bar,
+                )  # fmt: skip
+                mels = codec.decode(target_latents)  # (W, M, N)
+                audio = self.vocoder(mels).float() if vocode else None  # (W, S)
                 for row, (item, index) in enumerate(batch):
-                    latent_adders[item].add(index, latents[row].float().movedim(1, -1))
-                    mel_adders[item].add(index, mels[row].exp())
-                    if audio is not None:
-                        wave_adders[item].add(index, audio[row])
+                    outputs[item].add(
+                        index, target_latents[row], mels[row].exp(), audio[row] if vocode else None
+                    )
 
-        # 5. Assemble outputs at the input's level
+        # 6. Decode, at the input's level
         if output_type == "latent":
-            audios = torch.stack([adder.result().movedim(-1, 1) for adder in latent_adders])
-            return self._finish(audios, None, output_type, return_dict, evaluations, guidance_scale)
-        mels = [adder.result().clamp(min=self.mel_config.log_floor).log() for adder in mel_adders]
+            audios = torch.stack([output.latents() for output in outputs])
+            return self._finish(audios, None, output_type, return_dict)
+        mels = [output.mel.result().clamp(min=codec.mel.log_floor).log() for output in outputs]
         if output_type == "mel":
-            return self._finish(torch.stack(mels), None, output_type, return_dict, evaluations, guidance_scale)
+            return self._finish(torch.stack(mels), None, output_type, return_dict)
         targets, residuals = [], []
-        for item, owner in enumerate(owners):
-            scaled, gain = levelled[owner]
-            silent = bool(waves[owner].abs().max() == 0)
-            if decoder == "mask":
-                mel, mixture_wave = mels[item][None].to(device), scaled[None].to(device)
-                target = mask_decode(mel, mixture_wave, self.mel_config, mask_rule)[0].cpu()
-            else:
-                target = wave_adders[item].result()
-            target = torch.zeros_like(waves[owner]) if silent else target / gain
-            targets.append(target)
-            residuals.append(waves[owner] - target)
-        residuals = residuals if return_residual else None
-        return self._finish(targets, residuals, output_type, return_dict, evaluations, guidance_scale)
+        for mel, owner, output in zip(mels, owners, outputs):
+            vocoded = output.sample.result() if vocode else None
+            targets.append(decode_target(mel, waves[owner], codec, decoder, mask_rule, vocoded, device))
+            residuals.append(waves[owner] - targets[-1])
+        return self._finish(targets, residuals if return_residual else None, output_type, return_dict)
 
-    def _finish(self, audios, residuals, output_type, return_dict, evaluations, guidance_scale):
+    def _finish(self, audios, residuals, output_type, return_dict):
         """Stack, convert to numpy when asked, and wrap in the output dataclass."""
         if isinstance(audios, list):
             audios = torch.nn.utils.rnn.pad_sequence(audios, batch_first=True)
@@ -327,7 +393,9 @@ class FlowSepPipeline(DiffusionPipeline):
             audios = audios.cpu().numpy()
             residuals = residuals.cpu().numpy() if residuals is not None else None
         self.maybe_free_model_hooks()
-        nfe = evaluations * (2 if guidance_scale != 1.0 else 1)
+        nfe = self._num_timesteps * (2 if self._guidance_scale != 1.0 else 1)
         if not return_dict:
             return audios, residuals
-        return FlowSepPipelineOutput(audios=audios, residuals=residuals, sample_rate=self.config.sample_rate, nfe=nfe)
+        return FlowSepPipelineOutput(
+            audios=audios, residuals=residuals, sample_rate=self.config.sample_rate, nfe=nfe
+        )

@@ -1,8 +1,8 @@
 """``assemble`` stage: a complete :class:`~flowsep.FlowSepPipeline` folder from the stages' outputs.
 
-The result loads with ``FlowSepPipeline.from_pretrained(OUTPUT_DIR)`` and separates. The mel front end and
-the mixture level (``reference_rms``) are taken from the recipe's ``data`` section, so that they are the
-ones the VAE, the transformer and the vocoder were trained with.
+The result loads with ``FlowSepPipeline.from_pretrained(OUTPUT_DIR)`` and separates. Its codec (the mel front
+end and the mixture level ``reference_rms``) is the recipe's, built from the ``data`` section as the training
+stages build it, so that it is the one the VAE, the transformer and the vocoder were trained with.
 """
 
 from __future__ import annotations
@@ -11,35 +11,34 @@ from pathlib import Path
 
 from diffusers import AutoencoderKL
 
+from ..codec import AudioCodec
 from ..errors import CheckpointError
 from ..models import BigVGANVocoder, FlowSepTransformer, load_text_encoder
 from ..pipelines import FlowSepPipeline
 from ..schedulers import make_scheduler
-from .recipe import DataConfig, Recipe
+from .data import make_codec
+from .recipe import Recipe
 
 
 def build_pipeline(
-    vae: AutoencoderKL,
     transformer: FlowSepTransformer,
     text_encoder,
     tokenizer,
     vocoder: BigVGANVocoder | None,
-    data: DataConfig,
+    codec: AudioCodec,
     scheduler: str = "euler",
     text_encoder_name: str | None = None,
     source_noise: float | None = None,
 ) -> FlowSepPipeline:
-    """A pipeline from in-memory components and the recipe's front end (mel settings and ``reference_rms``).
+    """A pipeline from in-memory components and a codec (its VAE, mel front end and ``reference_rms``).
 
     ``text_encoder_name`` is recorded so that a pipeline saved without its text encoder can load it by name;
     ``source_noise`` is the pipeline's default start noise (see :class:`~flowsep.FlowSepPipeline`).
     """
-    mel = data.mel
     pipe = FlowSepPipeline(
-        vae=vae, transformer=transformer, scheduler=make_scheduler(scheduler), text_encoder=text_encoder,
-        tokenizer=tokenizer, vocoder=vocoder, sample_rate=mel.sample_rate, n_fft=mel.n_fft,
-        hop_length=mel.hop_length, win_length=mel.win_length, n_mels=mel.n_mels, fmin=mel.fmin, fmax=mel.fmax,
-        reference_rms=data.reference_rms, text_encoder_name=text_encoder_name, source_noise=source_noise,
+        vae=codec.vae, transformer=transformer, scheduler=make_scheduler(scheduler), text_encoder=text_encoder,
+        tokenizer=tokenizer, vocoder=vocoder, text_encoder_name=text_encoder_name, source_noise=source_noise,
+        **codec.config,
     )  # fmt: skip
     pipe.set_progress_bar_config(disable=True)
     return pipe
@@ -76,8 +75,15 @@ def assemble(recipe: Recipe) -> Path:
         )
     if not config.bundle_text_encoder:
         text_encoder, tokenizer = None, None
+    codec = make_codec(recipe.data, vae)
     pipe = build_pipeline(
-        vae, transformer, text_encoder, tokenizer, vocoder, recipe.data, config.scheduler, config.text_encoder,
+        transformer,
+        text_encoder,
+        tokenizer,
+        vocoder,
+        codec,
+        config.scheduler,
+        config.text_encoder,
         config.source_noise,
     )
     output_dir = Path(recipe.output_dir)

@@ -48,8 +48,3 @@ def check_vae(vae: AutoencoderKL):
     """The pipeline's VAE is 1-channel in and out."""
     if vae.config.in_channels != 1 or vae.config.out_channels != 1:
         raise RecipeError("model: the VAE must have in_channels=1 and out_channels=1 (a log-mel image)")
-
-
-def vae_time_factor(vae: AutoencoderKL) -> int:
-    """Down-sampling factor of the VAE in time and frequency (4 for three blocks)."""
-    return 2 ** (len(vae.config.block_out_channels) - 1)

@@ -1,8 +1,8 @@
 """Adapters between the recipe, :mod:`flowsep.data` and the models: datasets, a resumable sampler, features.
 
-Every stage trains on the same on-the-fly mixtures (:class:`flowsep.data.MixtureDataset`), levelled exactly
-as :class:`~flowsep.FlowSepPipeline` levels its input: :func:`flowsep.audio.normalize_mixture` brings the
-mixture to ``reference_rms`` and the target gets the same gain.
+Every stage trains on the same on-the-fly mixtures (:class:`flowsep.data.MixtureDataset`), levelled and
+encoded by the recipe's :class:`~flowsep.codec.AudioCodec`, the object :class:`~flowsep.FlowSepPipeline` encodes
+its input with: the mixture is brought to ``reference_rms`` and the target gets the same gain.
 """
 
 from __future__ import annotations
@@ -10,10 +10,9 @@ from __future__ import annotations
 import torch
 from torch.utils.data import DataLoader, Sampler
 
-from ..audio import normalize_mixture
+from ..codec import AudioCodec
 from ..data import ClipDataset, MixtureDataset, collate_batch, read_manifest
 from ..errors import RecipeError
-from ..spectrogram import MelConfig, log_mel_spectrogram
 from .recipe import DataConfig
 
 
@@ -76,27 +75,6 @@ def make_loader(
     )  # fmt: skip
 
 
-def level(
-    mixture: torch.Tensor, target: torch.Tensor, reference_rms: float
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Level ``(B, T)`` mixtures as the pipeline does and apply the same gain to the targets."""
-    mixture, gain = normalize_mixture(mixture, reference_rms)
-    return mixture, target * gain
-
-
-def mel_image(wave: torch.Tensor, mel: MelConfig) -> torch.Tensor:
-    """Waveforms ``(B, T)`` -> the VAE's log-mel image ``(B, 1, frames, n_mels)``."""
-    return log_mel_spectrogram(wave, mel).transpose(1, 2).unsqueeze(1)
-
-
-def image_to_mel(image: torch.Tensor) -> torch.Tensor:
-    """The VAE's image ``(B, 1, frames, n_mels)`` -> log-mel ``(B, n_mels, frames)``."""
-    return image.squeeze(1).transpose(1, 2)
-
-
-@torch.no_grad()
-def encode_latents(vae, wave: torch.Tensor, mel: MelConfig) -> torch.Tensor:
-    """Waveforms ``(B, T)`` -> scaled latents ``(B, C, frames / 4, n_mels / 4)``, the posterior's mode
-    times ``scaling_factor``, exactly as the pipeline encodes mixtures."""
-    image = mel_image(wave.to(vae.device), mel).to(vae.dtype)
-    return vae.encode(image).latent_dist.mode() * vae.config.scaling_factor
+def make_codec(data: DataConfig, vae=None) -> AudioCodec:
+    """The recipe's codec: its mel front end and ``reference_rms``, with ``vae`` when latents are needed."""
+    return AudioCodec(vae, data.mel, data.reference_rms)

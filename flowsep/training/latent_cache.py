@@ -29,7 +29,7 @@ def _meta(stage, dataset, epochs: int) -> dict:
     recipe = stage.recipe
     return {
         "length": len(dataset), "epochs": epochs, "seed": recipe.seed, "vae": str(Path(recipe.flow.vae).resolve()),
-        "scaling_factor": float(stage.vae.config.scaling_factor), "text_encoder": recipe.flow.text_encoder,
+        "scaling_factor": float(stage.codec.vae.config.scaling_factor), "text_encoder": recipe.flow.text_encoder,
         "data": {key: value for key, value in recipe.to_dict()["data"].items() if key != "num_workers"},
     }  # fmt: skip
 

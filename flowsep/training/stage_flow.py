@@ -1,7 +1,7 @@
 """``flow`` stage: FlowSep's velocity network with a frozen VAE and a frozen text encoder.
 
-Per batch: level the mixtures (the pipeline's :func:`~flowsep.audio.normalize_mixture`, same gain on the
-targets), encode both to scaled VAE latents and the captions to text states, and apply the
+Per batch: level the mixtures (same gain on the targets) and encode both to scaled VAE latents with the
+pipeline's :class:`~flowsep.codec.AudioCodec`, encode the captions to text states, and apply the
 :class:`~flowsep.training.objective.FlowMatchingObjective` (text dropout for classifier-free guidance).
 With ``flow.cache_dir`` the latents and text states come from a :mod:`~flowsep.training.latent_cache`.
 Validation writes separations of a few validation mixtures by a :class:`~flowsep.FlowSepPipeline` built
@@ -16,11 +16,11 @@ import torch
 from diffusers import AutoencoderKL
 
 from ..errors import RecipeError
+from ..figures import write_example
 from ..models import BigVGANVocoder, FlowSepTransformer, encode_text, load_text_encoder
 from .assemble import build_pipeline
-from .components import build_component, vae_time_factor
-from .data import encode_latents, level
-from ..figures import write_example
+from .components import build_component
+from .data import make_codec
 from .latent_cache import LatentCacheDataset, build_latent_cache, collate_cached
 from .objective import FlowMatchingObjective
 from .stage import StageTask
@@ -44,9 +44,9 @@ class FlowStage(StageTask):
             transformer.source, transformer.source_noise,
         )  # fmt: skip
         vae = AutoencoderKL.from_pretrained(config.vae, torch_dtype=weight_dtype)
-        self.vae = vae.to(self.device).eval().requires_grad_(False)
-        frames = round(self.recipe.data.segment_seconds * self.mel.sample_rate) // self.mel.hop_length
-        latent_frames = frames // vae_time_factor(self.vae)
+        self.codec = make_codec(self.recipe.data, vae.to(self.device).eval().requires_grad_(False))
+        segment = round(self.recipe.data.segment_seconds * self.mel.sample_rate)
+        latent_frames = self.codec.latent_frames(segment)
         if latent_frames != transformer.sample_size:
             raise RecipeError(
                 f"data.segment_seconds gives {latent_frames} latent frames, the transformer's sample_size is "
@@ -68,9 +68,9 @@ class FlowStage(StageTask):
     def encode(self, batch: dict) -> dict:
         """Mixtures, targets and captions -> ``target_latents``/``mixture_latents`` ``(B, C, T, F)`` and
         ``text_states`` ``(B, L, E)`` with ``text_mask`` ``(B, L)``, all on the device."""
-        mixture, target = level(batch["mixture"], batch["target"], self.recipe.data.reference_rms)
-        latents = encode_latents(self.vae, torch.cat([mixture, target]), self.mel).float()
-        mixture_latents, target_latents = latents.chunk(2)
+        mixture, target = self.codec.level_pair(batch["mixture"], batch["target"])
+        latents, _ = self.codec.encode(torch.cat([mixture, target]))
+        mixture_latents, target_latents = latents.float().chunk(2)
         states, mask = encode_text(self.text_encoder, self.tokenizer, list(batch["caption"]), self.device)
         return {
             "target_latents": target_latents, "mixture_latents": mixture_latents,
@@ -113,7 +113,7 @@ class FlowStage(StageTask):
     def write_examples(self, items, models, folder: Path, device) -> dict:
         config = self.recipe.flow
         pipe = build_pipeline(
-            self.vae, models["transformer"], self.text_encoder, self.tokenizer, self.vocoder, self.recipe.data
+            models["transformer"], self.text_encoder, self.tokenizer, self.vocoder, self.codec
         )
         figures = {}
         for index, item in enumerate(items):

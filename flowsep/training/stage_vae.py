@@ -15,9 +15,10 @@ import torch.nn.functional as F
 from diffusers import AutoencoderKL
 from torch import nn
 
-from .components import build_component, check_vae
-from .data import EpochSampler, image_to_mel, level, make_loader, mel_image
+from ..codec import AudioCodec
 from ..figures import write_example
+from .components import build_component, check_vae
+from .data import EpochSampler, make_codec, make_loader
 from .stage import StageTask
 
 
@@ -45,10 +46,14 @@ class VAEStage(StageTask):
         check_vae(vae)
         return {"vae": PosteriorAutoencoder(vae)}
 
+    def setup(self, accelerator, weight_dtype):
+        super().setup(accelerator, weight_dtype)
+        self.codec = make_codec(self.recipe.data)  # the front end only: the VAE is what this stage trains
+
     def _images(self, batch: dict) -> torch.Tensor:
         """Levelled mixtures and targets as log-mel images ``(2B, 1, frames, n_mels)``."""
-        mixture, target = level(batch["mixture"], batch["target"], self.recipe.data.reference_rms)
-        return mel_image(torch.cat([mixture, target]).to(self.device), self.mel)
+        mixture, target = self.codec.level_pair(batch["mixture"], batch["target"])
+        return self.codec.mel_image(torch.cat([mixture, target]).to(self.device))
 
     def _losses(self, model, images: torch.Tensor, generator: torch.Generator) -> dict:
         config = self.recipe.vae
@@ -77,10 +82,10 @@ class VAEStage(StageTask):
         figures = {}
         vae = models["vae"].vae
         for index, item in enumerate(items):
-            mixture, _ = level(item["mixture"][None], item["target"][None], self.recipe.data.reference_rms)
-            image = mel_image(mixture.to(device), self.mel)
-            reconstruction = vae.decode(vae.encode(image).latent_dist.mode()).sample
-            mels = {"input": image_to_mel(image)[0], "reconstruction": image_to_mel(reconstruction)[0]}
+            mixture, _ = self.codec.level(item["mixture"][None])
+            mel = self.codec.log_mel(mixture.to(device))  # (1, M, N)
+            reconstruction = vae.decode(vae.encode(AudioCodec.mel_to_image(mel)).latent_dist.mode()).sample
+            mels = {"input": mel[0], "reconstruction": AudioCodec.image_to_mel(reconstruction)[0]}
             figures[f"vae-{index}"] = write_example(
                 folder, f"item{index}", self.mel, {"mixture": mixture[0]}, mels
             )

@@ -17,11 +17,10 @@ import torch.nn.functional as F
 from bigvgan.loss import MultiScaleMelSpectrogramLoss
 
 from ..errors import RecipeError
-from ..models import BigVGANVocoder
-from ..spectrogram import log_mel_spectrogram
-from .components import build_component
-from .data import level
 from ..figures import write_example
+from ..models import BigVGANVocoder
+from .components import build_component
+from .data import make_codec
 from .gan import Discriminators, discriminator_objective, generator_objective
 from .stage import StageTask
 
@@ -45,11 +44,12 @@ class VocoderStage(StageTask):
     def setup(self, accelerator, weight_dtype):
         super().setup(accelerator, weight_dtype)
         self.accelerator = accelerator
+        self.codec = make_codec(self.recipe.data)
         self.multiscale = MultiScaleMelSpectrogramLoss(sampling_rate=self.mel.sample_rate)
 
     def _crops(self, batch: dict, generator: torch.Generator) -> torch.Tensor:
         """Random ``segment_frames * hop`` crops ``(2B, T)`` of the levelled targets and mixtures."""
-        mixture, target = level(batch["mixture"], batch["target"], self.recipe.data.reference_rms)
+        mixture, target = self.codec.level_pair(batch["mixture"], batch["target"])
         waves = torch.cat([target, mixture])
         length = self.recipe.vocoder.segment_frames * self.mel.hop_length
         starts = torch.randint(0, waves.shape[-1] - length + 1, (waves.shape[0],), generator=generator)
@@ -58,12 +58,12 @@ class VocoderStage(StageTask):
     def _mel_loss(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
         if self.recipe.vocoder.multiscale_mel:
             return self.multiscale(fake.unsqueeze(1).float(), real.unsqueeze(1))
-        return F.l1_loss(log_mel_spectrogram(fake.float(), self.mel), log_mel_spectrogram(real, self.mel))
+        return F.l1_loss(self.codec.log_mel(fake.float()), self.codec.log_mel(real))
 
     def training_step(self, batch, models, optimize, generator) -> dict:
         config = self.recipe.vocoder
         real = self._crops(batch, generator)  # (2B, T)
-        fake = models["generator"](log_mel_spectrogram(real, self.mel))  # (2B, T)
+        fake = models["generator"](self.codec.log_mel(real))  # (2B, T)
         # 1. discriminators
         loss_d = discriminator_objective(
             models["discriminator"](real.unsqueeze(1), fake.detach().unsqueeze(1))
@@ -84,14 +84,14 @@ class VocoderStage(StageTask):
 
     def validation_step(self, batch, models, generator) -> dict:
         real = self._crops(batch, generator)
-        mel_loss = self._mel_loss(models["generator"](log_mel_spectrogram(real, self.mel)), real)
+        mel_loss = self._mel_loss(models["generator"](self.codec.log_mel(real)), real)
         return {"loss": self.recipe.vocoder.lambda_mel * mel_loss, "mel_l1": mel_loss}
 
     def write_examples(self, items, models, folder: Path, device) -> dict:
         figures = {}
         for index, item in enumerate(items):
-            _, target = level(item["mixture"][None], item["target"][None], self.recipe.data.reference_rms)
-            resynthesis = models["generator"](log_mel_spectrogram(target.to(device), self.mel))
+            _, target = self.codec.level_pair(item["mixture"][None], item["target"][None])
+            resynthesis = models["generator"](self.codec.log_mel(target.to(device)))
             waves = {"target": target[0], "resynthesis": resynthesis[0]}
             figures[f"vocoder-{index}"] = write_example(folder, f"item{index}", self.mel, waves)
         return figures

@@ -1,0 +1,123 @@
+"""The audio codec, written once: wave -> level -> log-mel -> scaled VAE latent, and latent -> log-mel.
+
+:class:`AudioCodec` owns the log-mel front end (:class:`~flowsep.spectrogram.MelConfig`), the level every
+mixture is brought to (``reference_rms``), the VAE's encode and decode with its latent scaling, and the
+arithmetic between samples, mel frames and latent frames. :class:`~flowsep.FlowSepPipeline`, every training
+stage and the evaluation scripts encode through it, so training encodes exactly as inference does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, fields
+
+import torch
+from diffusers import AutoencoderKL
+
+from .audio import normalize_mixture
+from .spectrogram import MelConfig, log_mel_spectrogram
+from .windowing import WindowPlan
+
+# Front-end settings a pipeline keeps in model_index.json (the log floor is fixed by BigVGAN's front end)
+MEL_KEYS = tuple(field.name for field in fields(MelConfig) if field.name != "log_floor")
+
+
+class AudioCodec:
+    r"""
+    Mono waveforms to scaled VAE latents and back to log-mels.
+
+    Args:
+        vae ([`AutoencoderKL`], *optional*): 1-channel KL autoencoder on the log-mel image `(B, 1, N, M)`;
+            needed by `encode`, `decode` and the latent-frame arithmetic only.
+        mel ([`MelConfig`], *optional*): the log-mel front end the VAE was trained on (default: FlowSep's).
+        reference_rms (`float`, defaults to 0.1): level every mixture is brought to before encoding.
+    """
+
+    def __init__(
+        self, vae: AutoencoderKL | None = None, mel: MelConfig | None = None, reference_rms: float = 0.1
+    ):
+        self.vae, self.mel, self.reference_rms = vae, mel or MelConfig(), reference_rms
+
+    @classmethod
+    def from_config(cls, config: Mapping, vae: AutoencoderKL | None = None) -> AudioCodec:
+        """From flat front-end settings (a pipeline's config: `sample_rate`, ..., `fmax`, `reference_rms`)."""
+        mel = MelConfig(**{key: config[key] for key in MEL_KEYS})
+        return cls(vae, mel, config["reference_rms"])
+
+    @property
+    def config(self) -> dict:
+        """The flat front-end settings a pipeline stores, the inverse of `from_config`."""
+        settings = {key: value for key, value in asdict(self.mel).items() if key in MEL_KEYS}
+        return settings | {"reference_rms": self.reference_rms}
+
+    @property
+    def sample_rate(self) -> int:
+        return self.mel.sample_rate
+
+    @property
+    def time_factor(self) -> int:
+        """Down-sampling of the VAE in time (and frequency): 4 for three blocks."""
+        return 2 ** (len(self.vae.config.block_out_channels) - 1)
+
+    @property
+    def latent_frame_samples(self) -> int:
+        """Waveform samples per latent frame (640 at FlowSep's settings)."""
+        return self.time_factor * self.mel.hop_length
+
+    def latent_frames(self, samples: int) -> int:
+        """Whole latent frames in `samples` samples."""
+        return samples // self.latent_frame_samples
+
+    def segment_samples(self, latent_frames: int) -> int:
+        """Samples in a window of `latent_frames` latent frames (256 -> 163,840 = 10.24 s for the paper)."""
+        return latent_frames * self.latent_frame_samples
+
+    def window_plan(self, length: int, latent_frames: int, overlap_seconds: float) -> WindowPlan:
+        """Windows of `latent_frames` latent frames over `length` samples, overlapping by `overlap_seconds`
+        rounded to whole latent frames (at most half a window)."""
+        unit = self.latent_frame_samples
+        window = self.segment_samples(latent_frames)
+        overlap = min(int(round(overlap_seconds * self.sample_rate / unit)) * unit, window // 2)
+        return WindowPlan(length, window, overlap, self.mel.hop_length, unit)
+
+    def level(self, wave: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mixtures `(..., S)` brought to `reference_rms` (peak under 0.99): `(scaled, gain (..., 1))`."""
+        return normalize_mixture(wave, self.reference_rms)
+
+    def level_pair(self, mixture: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mixtures `(B, S)` levelled, and their targets `(B, S)` scaled by the same gain (for training)."""
+        mixture, gain = self.level(mixture)
+        return mixture, target * gain
+
+    def log_mel(self, wave: torch.Tensor) -> torch.Tensor:
+        """Waveforms `(B, S)` -> log-mels `(B, M, N)` with `N = S // hop_length`."""
+        return log_mel_spectrogram(wave, self.mel)
+
+    @staticmethod
+    def mel_to_image(mel: torch.Tensor) -> torch.Tensor:
+        """Log-mels `(B, M, N)` -> the VAE's image `(B, 1, N, M)`."""
+        return mel.transpose(1, 2).unsqueeze(1)
+
+    @staticmethod
+    def image_to_mel(image: torch.Tensor) -> torch.Tensor:
+        """The VAE's image `(B, 1, N, M)` -> log-mels `(B, M, N)`."""
+        return image.squeeze(1).transpose(1, 2)
+
+    def mel_image(self, wave: torch.Tensor) -> torch.Tensor:
+        """Waveforms `(B, S)` -> the VAE's log-mel image `(B, 1, N, M)`."""
+        return self.mel_to_image(self.log_mel(wave))
+
+    def encode(
+        self, wave: torch.Tensor, device: torch.device | str | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Levelled waveforms `(B, S)` -> (scaled latents `(B, C, T, F)`: the posterior's mode times
+        `scaling_factor`, in the VAE's dtype; log-mels `(B, M, N)`), on `device` (default: the VAE's)."""
+        mel = self.log_mel(wave.to(self.vae.device if device is None else device))  # (B, M, N)
+        image = self.mel_to_image(mel).to(self.vae.dtype)  # (B, 1, N, M)
+        latents = self.vae.encode(image).latent_dist.mode() * self.vae.config.scaling_factor
+        return latents, mel
+
+    def decode(self, latents: torch.Tensor) -> torch.Tensor:
+        """Scaled latents `(B, C, T, F)` -> log-mels `(B, M, N)`, float32."""
+        image = self.vae.decode(latents.to(self.vae.dtype) / self.vae.config.scaling_factor).sample
+        return self.image_to_mel(image).float()
