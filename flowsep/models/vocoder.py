@@ -68,7 +68,7 @@ class BigVGANVocoder(ModelMixin, ConfigMixin):
         return self.generator(mel.to(self.dtype)).squeeze(1)
 
     @classmethod
-    def from_bigvgan_release(cls, name_or_path: str | os.PathLike, **hub_kwargs) -> "BigVGANVocoder":
+    def from_bigvgan_release(cls, name_or_path: str | os.PathLike, **hub_kwargs) -> BigVGANVocoder:
         """Convert an NVIDIA BigVGAN release (``config.json`` + ``bigvgan_generator.pt``), local or on the hub.
 
         This is the one place flowsep reads a pickle-based file; it uses ``torch.load(weights_only=True)``,
