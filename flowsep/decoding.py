@@ -109,12 +109,12 @@ def _mask_decode_whole(
 
 
 def decode_target(
-    mel: torch.Tensor, mixture: torch.Tensor, codec: AudioCodec, decoder: str = "mask", mask_rule: str = "ratio",
-    vocoded: torch.Tensor | None = None, device: torch.device | str = "cpu",
+    mel: torch.Tensor, mixture: torch.Tensor, codec: AudioCodec, decoder: str = "mask",
+    mask_rule: str = "ratio", vocoded: torch.Tensor | None = None, device: torch.device | str = "cpu",
 ) -> torch.Tensor:  # fmt: skip
-    """The target ``(S,)`` at the level of ``mixture (S,)`` (as given, at the codec's rate; silence gives silence):
-    ``mask_decode`` of its log-mel ``mel (M, N)``, or the vocoder's waveform ``vocoded (S,)``, both at the codec's
-    level."""
+    """The target ``(S,)`` at the level of ``mixture (S,)`` (as given, at the codec's rate; silence gives
+    silence): ``mask_decode`` of the log-mel ``mel (M, N)``, or the vocoder's waveform ``vocoded (S,)``, both
+    at the codec's level."""
     if mixture.abs().max() == 0:
         return torch.zeros_like(mixture)
     scaled, gain = codec.level(mixture)

@@ -112,7 +112,7 @@ class WindowedOutputs:
         self.latent, self.mel, self.sample = plan.latent_adder(), plan.mel_adder(), plan.sample_adder()
 
     def add(self, index: int, latents: torch.Tensor, mel: torch.Tensor, wave: torch.Tensor | None = None):
-        """Window ``index``: latents ``(C, T, F)``, linear mel ``(M, N)`` and, optionally, samples ``(S,)``."""
+        """Window ``index``: latents ``(C, T, F)``, linear mel ``(M, N)`` and optionally samples ``(S,)``."""
         self.latent.add(index, latents.float().movedim(1, -1))  # (C, F, T)
         self.mel.add(index, mel)
         if wave is not None:

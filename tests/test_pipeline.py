@@ -207,7 +207,7 @@ def test_text_encoder_referenced_by_name_is_loaded_from_its_package(tmp_path):
 
 
 def test_callback_on_step_end_follows_diffusers_contract(tiny_pipe):
-    """``fn(pipe, step, timestep, callback_kwargs) -> dict``: it sees the named tensors and may replace them."""
+    """``fn(pipe, step, timestep, callback_kwargs) -> dict`` sees the named tensors and may replace them."""
     calls = []
 
     def callback(pipe, step, timestep, callback_kwargs):
@@ -233,8 +233,8 @@ def test_precomputed_prompt_embeds_and_latents_reproduce_a_seeded_run(tiny_pipe)
     noise = tiny_pipe.prepare_latents(1, torch.float32, tiny_pipe.device, torch.manual_seed(3))
     for attention_mask in (mask, None):  # one query: no padding, the default mask is the same
         given = tiny_pipe(
-            mixture=MIX, sample_rate=16000, prompt_embeds=embeds, prompt_attention_mask=attention_mask, latents=noise,
-            num_inference_steps=2, output_type="latent",
+            mixture=MIX, sample_rate=16000, prompt_embeds=embeds, prompt_attention_mask=attention_mask,
+            latents=noise, num_inference_steps=2, output_type="latent",
         )  # fmt: skip
         torch.testing.assert_close(given.audios, plain.audios)
 
@@ -244,7 +244,8 @@ def test_precomputed_prompt_embeds_and_latents_reproduce_a_seeded_run(tiny_pipe)
     [
         ({"decoder": "griffin"}, "unknown decoder"), ({"output_type": "wav"}, "unknown output_type"),
         ({"num_inference_steps": 0}, "num_inference_steps must be >= 1"),
-        ({"window_batch_size": 0}, "window_batch_size must be >= 1"), ({"window_overlap": -1.0}, "window_overlap"),
+        ({"window_batch_size": 0}, "window_batch_size must be >= 1"),
+        ({"window_overlap": -1.0}, "window_overlap must be >= 0"),
         ({"prompt_embeds": torch.zeros(1, 3, 32)}, "either prompt or prompt_embeds"),
         ({"latents": torch.zeros(1, 8, 4, 16)}, r"latents must be shaped \(1, 8, 8, 16\)"),
         ({"latents": torch.zeros(1, 8, 8, 16), "share_noise": False}, "share_noise"),

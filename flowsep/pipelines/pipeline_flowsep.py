@@ -83,14 +83,13 @@ class FlowSepPipeline(DiffusionPipeline):
         pipe = super().from_pretrained(pretrained_model_name_or_path, **kwargs)
         if pipe.text_encoder is None and pipe.config.text_encoder_name and "text_encoder" not in kwargs:
             encoder, tokenizer = load_text_encoder(pipe.config.text_encoder_name)
-            pipe.register_modules(
-                text_encoder=encoder.to(dtype=kwargs.get("torch_dtype")), tokenizer=tokenizer
-            )
+            encoder = encoder.to(dtype=kwargs.get("torch_dtype"))
+            pipe.register_modules(text_encoder=encoder, tokenizer=tokenizer)
         return pipe
 
     @property
     def codec(self) -> AudioCodec:
-        """The wave <-> latent codec: this pipeline's front end (`sample_rate` ... `reference_rms`) and VAE."""
+        """The wave <-> latent codec: the front end in this pipeline's config, and its VAE."""
         return AudioCodec.from_config(self.config, self.vae)
 
     @property
@@ -108,7 +107,7 @@ class FlowSepPipeline(DiffusionPipeline):
         share_noise, source_noise=None, prompt_embeds=None, prompt_attention_mask=None, latents=None,
         callback_on_step_end_tensor_inputs=None,
     ):  # fmt: skip
-        """[`UsageError`] for arguments out of range or inconsistent, [`CheckpointError`] for a missing component."""
+        """Raise [`UsageError`] for arguments out of range, [`CheckpointError`] for missing parts."""
         choices = {"decoder": DECODERS, "mask_rule": MASK_RULES, "output_type": OUTPUT_TYPES}
         for name, value in {"decoder": decoder, "mask_rule": mask_rule, "output_type": output_type}.items():
             if value not in choices[name]:
@@ -123,30 +122,23 @@ class FlowSepPipeline(DiffusionPipeline):
             raise UsageError("pass either prompt or prompt_embeds (exactly one of them)")
         width = self.transformer.config.text_embed_dim
         if prompt_embeds is not None and (prompt_embeds.dim() != 3 or prompt_embeds.shape[-1] != width):
-            raise UsageError(
-                f"prompt_embeds must be (batch, tokens, {width}), got {tuple(prompt_embeds.shape)}"
-            )
+            raise UsageError(f"prompt_embeds must be (batch, tokens, {width}): {tuple(prompt_embeds.shape)}")
         if prompt_attention_mask is not None and prompt_attention_mask.shape != prompt_embeds.shape[:2]:
             raise UsageError(f"prompt_attention_mask must be shaped {tuple(prompt_embeds.shape[:2])}")
         if latents is not None and not share_noise:
             raise UsageError("latents is the start noise all windows of an item share: keep share_noise=True")
         for name in callback_on_step_end_tensor_inputs or []:
             if name not in self._callback_tensor_inputs:
-                raise UsageError(
-                    f"callback tensor input {name!r}: choose from {self._callback_tensor_inputs}"
-                )
+                raise UsageError(f"callback tensor {name!r}: choose from {self._callback_tensor_inputs}")
         if prompt_embeds is None and (self.text_encoder is None or self.tokenizer is None):
             raise CheckpointError("this pipeline has no text encoder: pass text_encoder= and tokenizer=")
         if decoder == "vocoder" and output_type in ("np", "pt") and self.vocoder is None:
             raise CheckpointError("this pipeline has no vocoder: use decoder='mask'")
 
     def encode_prompt(
-        self,
-        prompt: str | list[str] | None,
-        device: torch.device,
-        prompt_embeds: torch.Tensor | None = None,
+        self, prompt: str | list[str] | None, device: torch.device, prompt_embeds: torch.Tensor | None = None,
         prompt_attention_mask: torch.Tensor | None = None,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    ) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
         """Text states `(B, L, E)` in the transformer's dtype and their mask `(B, L)` on `device`: of `prompt`
         encoded, or the precomputed `prompt_embeds` (with `prompt_attention_mask`, by default all ones)."""
         if prompt_embeds is None:
@@ -161,8 +153,8 @@ class FlowSepPipeline(DiffusionPipeline):
     def prepare_mixtures(
         self, mixture: AudioSource | list[AudioSource], sample_rate: int | None, num_queries: int
     ) -> tuple[list[torch.Tensor], list[int], list[int]]:
-        """The mixtures as mono `(S,)` at the model's rate, and for each output item the index of its query and
-        of its mixture: one mixture serves every query, one query is asked of every mixture, or one each."""
+        """The mixtures as mono `(S,)` at the model's rate, and for each output item the index of its query
+        and of its mixture: one mixture for all queries, one query for all mixtures, or one of each."""
         sources = mixture if isinstance(mixture, (list, tuple)) else [mixture]
         if mixture is None or not sources:
             raise AudioInputError("no mixture given")
@@ -182,8 +174,8 @@ class FlowSepPipeline(DiffusionPipeline):
         self, batch_size: int, dtype: torch.dtype, device: torch.device,
         generator: torch.Generator | list[torch.Generator] | None = None, latents: torch.Tensor | None = None,
     ) -> torch.Tensor:  # fmt: skip
-        """Start noise of one window per item, `(B, C, T, F)`: `latents` when given, else drawn from `generator`
-        (a list holds one generator per item)."""
+        """Start noise of one window per item, `(B, C, T, F)`: `latents` when given, else drawn from
+        `generator` (a list holds one generator per item)."""
         config = self.transformer.config
         shape = (batch_size, config.latent_channels, config.sample_size, config.latent_frequency_bins)
         if latents is not None:
@@ -199,7 +191,7 @@ class FlowSepPipeline(DiffusionPipeline):
         return torch.cat(noise)
 
     def _velocity(self, latents, mixture_latents, t, prompt_embeds, prompt_attention_mask, guidance_scale):
-        """Velocity `(W, C, T, F)` with classifier-free guidance: one pass, the second half with the null text."""
+        """Velocity `(W, C, T, F)` with classifier-free guidance: one pass, its second half on null text."""
         dtype = self.transformer.dtype
         inputs = [latents.to(dtype), mixture_latents.to(dtype), prompt_embeds, prompt_attention_mask]
         drop = torch.zeros(latents.shape[0], dtype=torch.bool, device=latents.device)
@@ -221,29 +213,22 @@ class FlowSepPipeline(DiffusionPipeline):
         return float(next(value for value in values if value is not None))
 
     def _solve(
-        self, noise, mixture_latents, prompt_embeds, prompt_attention_mask, num_inference_steps, guidance_scale,
-        source_noise, callback_on_step_end, callback_on_step_end_tensor_inputs, progress_bar,
+        self, noise, mixture_latents, embeds, mask, num_inference_steps, guidance_scale, source_noise,
+        callback, tensor_inputs, progress_bar,
     ):  # fmt: skip
-        """Integrate the flow ODE from the source (sigma = 1, see `source_sample`) to the target latents (sigma = 0),
-        `(W, C, T, F)`, calling `callback_on_step_end(self, step, timestep, callback_kwargs)` after each step."""
+        """Integrate the flow ODE from the source (sigma = 1, see `source_sample`) to the target latents
+        `(W, C, T, F)` (sigma = 0), calling `callback(self, step, timestep, callback_kwargs)` after a step."""
         self.scheduler.set_timesteps(num_inference_steps, device=noise.device)
         latents = source_sample(noise, mixture_latents, self.transformer.config.source, source_noise)
         for i, t in enumerate(self.scheduler.timesteps):
-            v = self._velocity(
-                latents, mixture_latents, t, prompt_embeds, prompt_attention_mask, guidance_scale
-            )
+            v = self._velocity(latents, mixture_latents, t, embeds, mask, guidance_scale)
             latents = self.scheduler.step(v, t, latents).prev_sample
-            if callback_on_step_end is not None:
-                tensors = {
-                    "latents": latents,
-                    "prompt_embeds": prompt_embeds,
-                    "mixture_latents": mixture_latents,
-                }
-                callback_kwargs = {name: tensors[name] for name in callback_on_step_end_tensor_inputs}
-                callback_outputs = callback_on_step_end(self, i, t, callback_kwargs)
-                latents = callback_outputs.pop("latents", latents)
-                prompt_embeds = callback_outputs.pop("prompt_embeds", prompt_embeds)
-                mixture_latents = callback_outputs.pop("mixture_latents", mixture_latents)
+            if callback is not None:
+                tensors = {"latents": latents, "prompt_embeds": embeds, "mixture_latents": mixture_latents}
+                outputs = callback(self, i, t, {name: tensors[name] for name in tensor_inputs})
+                latents = outputs.pop("latents", latents)
+                embeds = outputs.pop("prompt_embeds", embeds)
+                mixture_latents = outputs.pop("mixture_latents", mixture_latents)
             progress_bar.update()
         return latents
 
@@ -287,8 +272,8 @@ class FlowSepPipeline(DiffusionPipeline):
                 `"wiener"` or `"binary"` (measured in `eval/reports/default_model.md`).
             return_residual (`bool`): also return `mixture - target`.
             generator (`torch.Generator` or a list of one per item, *optional*): seeds the start noise.
-            latents (`torch.Tensor`, *optional*): precomputed start noise `(B, C, T, F)` of one window per item
-                (`T` is the transformer's `sample_size`), shared by all windows of the item.
+            latents (`torch.Tensor`, *optional*): precomputed start noise `(B, C, T, F)` of one window per
+                item (`T` is the transformer's `sample_size`), shared by all windows of the item.
             prompt_embeds (`torch.Tensor`, *optional*): precomputed text-encoder states `(B, L, E)` instead of
                 `prompt`; prompt_attention_mask (`torch.Tensor`, *optional*): their mask `(B, L)`.
             output_type (`str`, defaults to `"np"`): `"np"`, `"pt"`, `"latent"` or `"mel"`.
@@ -298,12 +283,12 @@ class FlowSepPipeline(DiffusionPipeline):
             source_noise (`float`, *optional*): for a model whose flow starts from the mixture
                 (`transformer.config.source == "mixture"`), the noise added to the mixture latent at the start;
                 0 makes the output deterministic. Defaults to the pipeline's `source_noise`, else the training value.
-            callback_on_step_end (`Callable`, [`PipelineCallback`] or [`MultiPipelineCallbacks`], *optional*): called
-                as `fn(pipe, step, timestep, callback_kwargs)` after each scheduler step of each batch of windows
-                (`step` counts from 0 within the batch); `callback_kwargs` holds the tensors named by
+            callback_on_step_end (`Callable`, [`PipelineCallback`] or [`MultiPipelineCallbacks`], *optional*):
+                called as `fn(pipe, step, timestep, callback_kwargs)` after each scheduler step of each batch
+                of windows (`step` counts from 0 in each batch); `callback_kwargs` holds the tensors named by
                 `callback_on_step_end_tensor_inputs`, and the returned dict may replace them.
             callback_on_step_end_tensor_inputs (`list[str]`, defaults to `["latents"]`): names from
-                `_callback_tensor_inputs`: `"latents"`, `"prompt_embeds"`, `"mixture_latents"` (the batch's rows).
+                `_callback_tensor_inputs`: `"latents"`, `"prompt_embeds"`, `"mixture_latents"` (the batch's).
 
         Returns:
             [`FlowSepPipelineOutput`] or a tuple `(audios, residuals)`.
@@ -321,32 +306,26 @@ class FlowSepPipeline(DiffusionPipeline):
         device, codec = self._execution_device, self.codec
 
         # 2. Encode the queries
-        prompt_embeds, prompt_attention_mask = self.encode_prompt(
+        embeds, mask = self.encode_prompt(
             prompt, device, prompt_embeds, prompt_attention_mask
-        )
+        )  # (Q, L, E), (Q, L)
 
         # 3. Read the mixtures, pair them with the queries, level them and plan their windows
-        waves, rows, owners = self.prepare_mixtures(mixture, sample_rate, prompt_embeds.shape[0])
-        prompt_embeds, prompt_attention_mask = prompt_embeds[rows], prompt_attention_mask[rows]
+        waves, rows, owners = self.prepare_mixtures(mixture, sample_rate, embeds.shape[0])
+        embeds, mask = embeds[rows], mask[rows]  # (B, L, E), (B, L): one row per output item
         levelled = [codec.level(wave)[0] for wave in waves]
-        plans = [
-            codec.window_plan(len(wave), self.transformer.config.sample_size, window_overlap)
-            for wave in waves
-        ]
+        frames = self.transformer.config.sample_size
+        plans = [codec.window_plan(len(wave), frames, window_overlap) for wave in waves]
 
-        # 4. Prepare the start noise
+        # 4. Prepare the start noise, (B, C, T, F)
         generators = generator if isinstance(generator, list) else [generator] * len(owners)
-        latents = self.prepare_latents(
-            len(owners), torch.float32, device, generators, latents
-        )  # (B, C, T, F)
+        latents = self.prepare_latents(len(owners), torch.float32, device, generators, latents)
 
         # 5. Integrate the flow for batches of windows; overlap-add latents, mels (and vocoder waveforms)
         self.scheduler.set_timesteps(num_inference_steps)
         self._num_timesteps = len(self.scheduler.timesteps)
         jobs = [(item, index) for item, owner in enumerate(owners) for index in range(len(plans[owner]))]
-        batches = [
-            jobs[first : first + window_batch_size] for first in range(0, len(jobs), window_batch_size)
-        ]
+        batches = [jobs[i : i + window_batch_size] for i in range(0, len(jobs), window_batch_size)]
         outputs = [plans[owner].adders() for owner in owners]
         vocode = decoder == "vocoder" and output_type in ("np", "pt")
         with self.progress_bar(total=len(batches) * self._num_timesteps) as progress_bar:
@@ -358,16 +337,13 @@ class FlowSepPipeline(DiffusionPipeline):
                     [randn_tensor(latents[:1].shape, generator=generators[i], device=device) for i in items]
                 )  # fmt: skip
                 target_latents = self._solve(
-                    noise, mixture_latents, prompt_embeds[items], prompt_attention_mask[items], num_inference_steps,
-                    guidance_scale, start_noise, callback_on_step_end, callback_on_step_end_tensor_inputs,
-                    progress_bar,
+                    noise, mixture_latents, embeds[items], mask[items], num_inference_steps, guidance_scale,
+                    start_noise, callback_on_step_end, callback_on_step_end_tensor_inputs, progress_bar,
                 )  # fmt: skip
                 mels = codec.decode(target_latents)  # (W, M, N)
-                audio = self.vocoder(mels).float() if vocode else None  # (W, S)
+                audio = self.vocoder(mels).float() if vocode else [None] * len(batch)  # (W, S)
                 for row, (item, index) in enumerate(batch):
-                    outputs[item].add(
-                        index, target_latents[row], mels[row].exp(), audio[row] if vocode else None
-                    )
+                    outputs[item].add(index, target_latents[row], mels[row].exp(), audio[row])
 
         # 6. Decode, at the input's level
         if output_type == "latent":
@@ -396,6 +372,4 @@ class FlowSepPipeline(DiffusionPipeline):
         nfe = self._num_timesteps * (2 if self._guidance_scale != 1.0 else 1)
         if not return_dict:
             return audios, residuals
-        return FlowSepPipelineOutput(
-            audios=audios, residuals=residuals, sample_rate=self.config.sample_rate, nfe=nfe
-        )
+        return FlowSepPipelineOutput(audios, residuals, self.config.sample_rate, nfe)
