@@ -193,6 +193,7 @@ def test_wheel_packages_cover_the_tree():
         for folder in [ROOT / "flowsep", *(ROOT / "flowsep").rglob("*")]
         if folder.is_dir() and folder.name != "__pycache__"
     }
-    assert found <= set(config["packages"])
+    missing = sorted(found - set(config["packages"]))
+    assert not missing, f"add {missing} to [tool.setuptools] packages in pyproject.toml"
     assert config["package-dir"]["flowsep.checkpoints"] == "checkpoints"
     assert (ROOT / "checkpoints" / "flowsep-mini" / "model_index.json").is_file()
