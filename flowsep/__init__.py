@@ -13,7 +13,7 @@ from .errors import (
     RecipeError,
     UsageError,
 )
-from .models import BigVGANVocoder, FlowSepTransformer
+from .models import BigVGANVocoder, FlowSepTransformer, FlowSepUNet
 from .pipelines import FlowSepPipeline, FlowSepPipelineOutput
 from .schedulers import FlowMatchMidpointScheduler
 
@@ -28,6 +28,7 @@ __all__ = [
     "FlowSepPipeline",
     "FlowSepPipelineOutput",
     "FlowSepTransformer",
+    "FlowSepUNet",
     "OutputPathError",
     "QueryError",
     "RecipeError",

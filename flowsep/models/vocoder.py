@@ -64,8 +64,11 @@ class BigVGANVocoder(ModelMixin, ConfigMixin):
         self.generator = BigVGAN(AttrDict(hparams))
 
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
-        """mel: ``(B, num_mels, frames)`` log-mel -> ``(B, frames * hop_size)`` waveform in [-1, 1]."""
-        return self.generator(mel.to(self.dtype)).squeeze(1)
+        """mel: ``(B, num_mels, frames)`` log-mel -> ``(B, frames * hop_size)`` waveform in [-1, 1].
+
+        Kernel sizes that do not match their rates (FlowSep's 16, 16, 8, 4, 4 for 5, 4, 2, 2, 2) give a few samples
+        more at the end; they are cut so that the length is always ``frames * hop_size``."""
+        return self.generator(mel.to(self.dtype)).squeeze(1)[..., : mel.shape[-1] * self.config.hop_size]
 
     @classmethod
     def from_bigvgan_release(cls, name_or_path: str | os.PathLike, **hub_kwargs) -> BigVGANVocoder:
