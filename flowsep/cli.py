@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "build_manifest",
     "toy_corpus",
     "train",
+    "convert",
 )
 
 

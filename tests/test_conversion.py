@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
 import torch
 from conftest import noise_mixture
 from diffusers import AutoencoderKL, FlowMatchEulerDiscreteScheduler
@@ -59,16 +60,28 @@ def test_synthetic_checkpoint_converts_with_every_tensor_used(converted):
     )
     assert "placeholders" in report.notes[0]  # the Lightning extra was not unpickled
     assert report.scaling_factor == pytest.approx(0.8)
-    assert not list(folder.rglob("*.bin")) and not list(folder.rglob("*.pt")) and list(folder.rglob("*.safetensors"))
+    assert (
+        not list(folder.rglob("*.bin"))
+        and not list(folder.rglob("*.pt"))
+        and list(folder.rglob("*.safetensors"))
+    )
     pipe = FlowSepPipeline.from_pretrained(folder)
     assert isinstance(pipe.transformer, FlowSepUNet) and pipe.vae.config.scaling_factor == pytest.approx(0.8)
     # every converted tensor equals its checkpoint tensor (vocoder: through weight norm)
-    for model, names in ((pipe.transformer, unet_names), (pipe.vae, vae_names), (pipe.vocoder, vocoder_names)):
+    for model, names in (
+        (pipe.transformer, unet_names),
+        (pipe.vae, vae_names),
+        (pipe.vocoder, vocoder_names),
+    ):
         for official, tensor in official_tensors(model, names).items():
             torch.testing.assert_close(tensor, state[official], rtol=1e-5, atol=1e-6)
     ids = pipe.tokenizer(["a dog barking"], return_tensors="pt").input_ids
-    assert pipe.text_encoder.shared.weight.data_ptr() == pipe.text_encoder.encoder.embed_tokens.weight.data_ptr()
-    torch.testing.assert_close(pipe.text_encoder.shared.weight, state["cond_stage_models.0.model.shared.weight"])
+    assert (
+        pipe.text_encoder.shared.weight.data_ptr() == pipe.text_encoder.encoder.embed_tokens.weight.data_ptr()
+    )
+    torch.testing.assert_close(
+        pipe.text_encoder.shared.weight, state["cond_stage_models.0.model.shared.weight"]
+    )
     assert pipe.text_encoder(ids)[0].shape == (1, ids.shape[1], 32)
 
 
@@ -93,9 +106,13 @@ def test_one_euler_step_follows_the_official_formula(converted):
         for index in (0, 2):  # the first step (t = 0) and one from the middle of the grid
             sigma, sigma_next = scheduler.sigmas[index], scheduler.sigmas[index + 1]
             t, dt = 1 - sigma, sigma - sigma_next
-            u = unet.unet(torch.cat([x, mix], 1), t.expand(2), encoder_hidden_states=text, encoder_attention_mask=mask)
+            u = unet.unet(
+                torch.cat([x, mix], 1), t.expand(2), encoder_hidden_states=text, encoder_attention_mask=mask
+            )
             expected = x + dt * u.sample[:, :8]
-            v = unet(x, mix, scheduler.timesteps[index], encoder_hidden_states=text, encoder_attention_mask=mask)
+            v = unet(
+                x, mix, scheduler.timesteps[index], encoder_hidden_states=text, encoder_attention_mask=mask
+            )
             scheduler._step_index = index
             stepped = scheduler.step(v.sample, scheduler.timesteps[index], x).prev_sample
             torch.testing.assert_close(stepped, expected, rtol=1e-5, atol=1e-5)
@@ -127,7 +144,9 @@ def test_converted_pipeline_separates(converted, decoder):
                latents=noise, return_residual=True)  # fmt: skip
     assert out.audios.shape == (1, mixture.size) and np.isfinite(out.audios).all()
     np.testing.assert_allclose(out.audios[0] + out.residuals[0], mixture, atol=1e-5)
-    again = pipe("a dog barking", mixture, sample_rate=16000, num_inference_steps=2, decoder=decoder, latents=noise)
+    again = pipe(
+        "a dog barking", mixture, sample_rate=16000, num_inference_steps=2, decoder=decoder, latents=noise
+    )
     np.testing.assert_array_equal(out.audios, again.audios)
 
 
@@ -140,7 +159,9 @@ def test_conversion_errors(converted, tmp_path):
     broken.pop("model.diffusion_model.out.2.weight")
     torch.save(broken, tmp_path / "missing.ckpt")
     with pytest.raises(CheckpointError, match="missing"):
-        convert_official_flowsep(tmp_path / "missing.ckpt", tmp_path / "a", str(text_dir), TINY["architecture"])
+        convert_official_flowsep(
+            tmp_path / "missing.ckpt", tmp_path / "a", str(text_dir), TINY["architecture"]
+        )
     broken = dict(state)
     broken["model.diffusion_model.out.2.weight"] = torch.zeros(16, 16, 1, 1)
     torch.save(broken, tmp_path / "shape.ckpt")
@@ -148,3 +169,25 @@ def test_conversion_errors(converted, tmp_path):
         convert_official_flowsep(tmp_path / "shape.ckpt", tmp_path / "b", str(text_dir), TINY["architecture"])
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no staging folder left
+
+
+def test_convert_command_and_separate_with_the_converted_model(converted, tmp_path, capsys, monkeypatch):
+    from flowsep.cli import main
+    from flowsep.conversion import official
+
+    monkeypatch.setattr(
+        official, "OfficialArchitecture", lambda: TINY["architecture"]
+    )  # heads, groups: reduced
+    checkpoint, text_dir, _, _ = converted
+    model = tmp_path / "official"
+    argv = ["convert", "official-flowsep", str(checkpoint), str(model), "--text-encoder", str(text_dir)]
+    assert main(argv) == 0
+    assert "placeholders" in capsys.readouterr().out
+    assert main(argv) == 2 and "exists" in capsys.readouterr().err  # never replaced without --overwrite
+    mixture = tmp_path / "mix.wav"
+    sf.write(mixture, noise_mixture(seconds=1.0), 16000)
+    for decoder in ("vocoder", "mask"):
+        out = tmp_path / f"{decoder}.wav"
+        argv = ["separate", str(mixture), "-q", "a dog barking", "-o", str(out), "--model", str(model)]
+        assert main([*argv, "--steps", "2", "--decoder", decoder, "--device", "cpu"]) == 0
+        assert sf.info(out).frames == 16000
