@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import torch
 
+from .choices import DECODERS, MASK_RULES
 from .codec import AudioCodec
 from .spectrogram import MelConfig, log_mel_spectrogram, mel_basis
 
-DECODERS = ("vocoder", "mask")
-MASK_RULES = ("ratio", "wiener", "binary")
+__all__ = [
+    "DECODERS", "MASK_RULES", "apply_mel_mask", "decode_target", "decode_to_input", "mask_decode", "mel_mask",
+    "mel_to_linear_weights", "mixture_mel_mask",
+]  # fmt: skip
 
 
 def mel_to_linear_weights(config: MelConfig, device=None) -> torch.Tensor:
@@ -65,7 +68,9 @@ def mask_decode(
     both sides that are cut off afterwards, so memory does not grow with the STFT of the whole input; the result
     is the same as one pass, since STFT frames are local.
     """
-    mixture = mixture.float()
+    mixture, length = _pad_short(mixture.float(), config.n_fft), mixture.shape[-1]
+    if mixture.shape[-1] != length:  # shorter than one STFT frame: decoded padded with silence, then trimmed
+        return mask_decode(target_mel, mixture, config, rule, chunk_seconds)[..., :length]
     hop = config.hop_length
     chunk, margin = int(chunk_seconds * config.sample_rate), -(-config.n_fft // hop) * hop
     chunk -= chunk % hop
@@ -122,3 +127,105 @@ def decode_target(
         return vocoded / gain
     target = mask_decode(mel[None].to(device), scaled[None].to(device), codec.mel, mask_rule)[0]
     return target.cpu() / gain
+
+
+def _pad_short(wave: torch.Tensor, least: int) -> torch.Tensor:
+    """``wave (..., S)`` zero-padded to at least ``least`` samples (an STFT's reflect padding needs them)."""
+    return torch.nn.functional.pad(wave, (0, least - wave.shape[-1])) if wave.shape[-1] < least else wave
+
+
+def _chunks(length: int, chunk: int, margin: int):
+    """``(start, left, right)`` of chunks of ``chunk`` samples with ``margin`` samples of context each side."""
+    for start in range(0, length, chunk):
+        yield start, max(0, start - margin), min(length, start + chunk + margin)
+
+
+def mixture_mel_mask(
+    target_mel: torch.Tensor, mixture: torch.Tensor, config: MelConfig, rule: str = "ratio",
+    chunk_seconds: float = 30.0,
+) -> torch.Tensor:  # fmt: skip
+    """The mel mask ``(M, N)`` of a target log-mel ``(M, N')`` against ``mixture (S,)`` (levelled, at the
+    codec's rate), computed in chunks so that memory does not grow with the STFT of a long input."""
+    hop, length = config.hop_length, mixture.shape[-1]
+    mixture = _pad_short(mixture.float(), config.n_fft)
+    chunk, margin = (
+        max(hop, int(chunk_seconds * config.sample_rate) // hop * hop),
+        -(-config.n_fft // hop) * hop,
+    )
+    frames = min(target_mel.shape[-1], max(1, length // hop))
+    masks = []
+    for start, left, right in _chunks(max(length, 1), chunk, margin):
+        mel = log_mel_spectrogram(_pad_short(mixture[None, left:right], config.n_fft), config)[0]  # (M, n)
+        first, count = start // hop, min(chunk // hop, frames - start // hop)
+        if count <= 0:
+            break
+        part = mel[:, (start - left) // hop :][:, :count]
+        target = target_mel[:, first : first + part.shape[-1]].float()
+        masks.append(mel_mask(target[None], part[None].to(target.device), rule)[0])
+    return torch.cat(masks, dim=-1)
+
+
+def input_rate_weights(config: MelConfig, n_fft: int, sample_rate: int, device=None) -> torch.Tensor:
+    """``(n_fft // 2 + 1, n_mels)`` map from mel bands to the bins of an STFT at another rate: the rows of
+    :func:`mel_to_linear_weights` interpolated at each bin's frequency (bins above ``fmax`` take the top one)."""
+    base = mel_to_linear_weights(config, device)  # (K, M)
+    freqs = torch.arange(n_fft // 2 + 1, device=device, dtype=torch.float64) * sample_rate / n_fft
+    position = (freqs * config.n_fft / config.sample_rate).clamp(0, base.shape[0] - 1)
+    low = position.floor().long()
+    high = (low + 1).clamp(max=base.shape[0] - 1)
+    frac = (position - low).float()[:, None]
+    return base[low] * (1 - frac) + base[high] * frac
+
+
+def apply_mel_mask(
+    mask: torch.Tensor, wave: torch.Tensor, sample_rate: int, config: MelConfig, chunk_seconds: float = 30.0
+) -> torch.Tensor:
+    """Apply a mel mask ``(M, N)`` (frames of ``config.hop_length`` at ``config.sample_rate``) to every channel of
+    ``wave (C, S)`` at its own ``sample_rate``: an STFT with the same window and hop in seconds, the mask
+    interpolated onto its bins and frames, inverted with the wave's phase. Returns ``(C, S)``; the residual
+    ``wave - result`` completes it exactly. Chunked like :func:`mask_decode`."""
+    ratio = sample_rate / config.sample_rate
+    hop, win = max(1, round(config.hop_length * ratio)), max(4, 2 * round(config.win_length * ratio / 2))
+    weights = input_rate_weights(config, win, sample_rate, mask.device)  # (K', M)
+    window = torch.hann_window(win, device=mask.device)
+    length = wave.shape[-1]
+    padded = _pad_short(wave.float().to(mask.device), win)
+    chunk, margin = max(hop, int(chunk_seconds * sample_rate) // hop * hop), -(-win // hop) * hop
+    pieces = []
+    for start, left, right in _chunks(padded.shape[-1], chunk, margin):
+        piece = _pad_short(padded[:, left:right], win)
+        spec = torch.stft(piece, win, hop, win, window, center=True, return_complex=True)  # (C, K', F)
+        seconds = (left // hop + torch.arange(spec.shape[-1], device=mask.device)) * hop / sample_rate
+        position = (seconds * config.sample_rate / config.hop_length).clamp(0, mask.shape[-1] - 1)
+        low = position.floor().long()
+        high = (low + 1).clamp(max=mask.shape[-1] - 1)
+        frac = position - low
+        frames = mask[:, low] * (1 - frac) + mask[:, high] * frac  # (M, F)
+        masked = spec * (weights @ frames)[None]
+        out = torch.istft(masked, win, hop, win, window, center=True, length=piece.shape[-1])
+        pieces.append(out[:, start - left : start - left + chunk])
+    return torch.cat(pieces, dim=-1)[:, :length]
+
+
+def decode_to_input(
+    mel: torch.Tensor, mixture: torch.Tensor, original: torch.Tensor, sample_rate: int, codec: AudioCodec,
+    decoder: str = "mask", mask_rule: str = "ratio", vocoded: torch.Tensor | None = None,
+    device: torch.device | str = "cpu",
+) -> torch.Tensor:  # fmt: skip
+    """The target ``(C, S)`` in the format of ``original (C, S)`` at ``sample_rate`` (the user's input), from the
+    log-mel ``mel (M, N)`` generated against ``mixture (S',)`` (its mono down-mix at the codec's rate).
+
+    ``"mask"``: the mel mask applied to each channel of ``original`` (:func:`apply_mel_mask`); ``"vocoder"``: the
+    vocoder's mono waveform ``vocoded`` resampled to ``sample_rate``, the same in every channel."""
+    if original.abs().max() == 0:
+        return torch.zeros_like(original)
+    scaled, gain = codec.level(mixture)
+    if decoder == "vocoder":
+        from .audio import resample
+
+        mono = (vocoded / gain).cpu().float().numpy()[None]
+        target = torch.from_numpy(resample(mono, codec.sample_rate, sample_rate))[:, : original.shape[-1]]
+        target = torch.nn.functional.pad(target, (0, original.shape[-1] - target.shape[-1]))
+        return target.expand_as(original).clone()
+    mask = mixture_mel_mask(mel.to(device), scaled.to(device), codec.mel, mask_rule)
+    return apply_mel_mask(mask, original, sample_rate, codec.mel).cpu()

@@ -149,8 +149,8 @@ def test_separate_batch_resumes_and_skips_bad_files(saved_tiny_pipe, mixture_wav
             "--model", str(saved_tiny_pipe), "--steps", "1", "--residual"]  # fmt: skip
     assert main(args) == 1  # one unreadable file, reported
     written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.wav"))
-    assert "a-dog-barking/a.wav" in written and "rain/sub/b.flac.residual.wav" in written
-    assert len(written) == 8
+    assert "a-dog-barking/a.wav.wav" in written and "rain/sub/b.flac.wav.residual.wav" in written
+    assert len(written) == 8 and (out / "rain" / "a.wav.json").is_file()  # with the record of what made it
     stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*.wav")}
     main(args)
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*.wav")} == stamps

@@ -10,10 +10,9 @@ import argparse
 import json
 from pathlib import Path
 
-import torch
-
-from ..audio import load_audio
-from .options import add_model_arguments, prepare_pipeline, sampling_options
+from ..errors import OutputPathError
+from .options import add_model_arguments, check_model_options, prepare_pipeline, sampling_options
+from .outputs import check_writable_folder
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
@@ -26,13 +25,20 @@ def register(subparsers):
 
 
 def run(args: argparse.Namespace) -> int:
+    out_dir = Path(args.output_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputPathError(f"{out_dir} exists and is not a folder: give a folder for the demo's files")
+    check_writable_folder(out_dir)
+    check_model_options(args)
+    import torch
+
+    from ..audio import load_audio
     from ..figures import write_example
 
     example = json.loads((ASSETS / "demo.json").read_text())
     pipe = prepare_pipeline(args)
     rate = pipe.config.sample_rate
     mixture = load_audio(ASSETS / example["mixture"], target_sample_rate=rate)
-    out_dir = Path(args.output_dir)
     print(f"mixture: {example['description']}")
     for query in example["queries"]:
         result = pipe(

@@ -1,13 +1,16 @@
-"""Options shared by the ``flowsep`` sub-commands: the parser class, argument types and the model options."""
+"""Options shared by the ``flowsep`` sub-commands: the parser class, argument types and the model options.
+
+Light on purpose (no torch, diffusers or transformers at import): every flag is parsed and checked, and every
+output path too, before :func:`prepare_pipeline` imports and loads anything.
+"""
 
 from __future__ import annotations
 
 import argparse
+import math
 
-from ..decoding import DECODERS, MASK_RULES
+from ..choices import DECODERS, DTYPES, MASK_RULES, MAX_STEPS, SOLVERS
 from ..errors import UsageError
-from ..loading import DTYPES, load_pipeline
-from ..schedulers import SOLVERS, make_scheduler
 
 
 class CommandParser(argparse.ArgumentParser):
@@ -17,32 +20,68 @@ class CommandParser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
+def _number(text: str, kind=float):
+    try:
+        value = kind(text)
+    except ValueError:
+        expected = "an integer" if kind is int else "a number"
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+    if kind is float and not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+    return value
+
+
+def finite(text: str) -> float:
+    """argparse type: a finite float (no nan, no inf)."""
+    return _number(text)
+
+
 def non_negative(text: str) -> float:
-    """argparse type: a float >= 0."""
-    value = float(text)
+    """argparse type: a finite float >= 0."""
+    value = _number(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
     return value
 
 
+def positive(text: str) -> float:
+    """argparse type: a finite float > 0."""
+    value = _number(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
 def positive_int(text: str) -> int:
     """argparse type: an integer >= 1."""
-    value = int(text)
+    value = _number(text, int)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
     return value
 
 
+def step_count(text: str) -> int:
+    """argparse type: an ODE step count, 1 to ``MAX_STEPS``."""
+    value = _number(text, int)
+    if not 1 <= value <= MAX_STEPS:
+        raise argparse.ArgumentTypeError(f"must be at least 1 and at most {MAX_STEPS}, got {text}")
+    return value
+
+
 def add_model_arguments(parser: argparse.ArgumentParser, steps_nargs: str | None = None):
     """Options of every command that runs a model; ``steps_nargs="+"`` takes several step counts."""
-    parser.add_argument("--model", default=None, help="model folder or hub id (default: the shipped flowsep-mini)")
     parser.add_argument(
-        "--steps", type=positive_int, nargs=steps_nargs, default=10 if steps_nargs is None else [10],
-        help="ODE steps (default 10)" + ("; several values run one system each" if steps_nargs else ""),
+        "--model", default=None, help="model folder or hub id (default: the shipped flowsep-mini)"
+    )
+    parser.add_argument(
+        "--steps", type=step_count, nargs=steps_nargs, default=10 if steps_nargs is None else [10],
+        help=f"ODE steps, 1 to {MAX_STEPS} (default 10)" + ("; several values run one system each" if steps_nargs else ""),
     )  # fmt: skip
-    parser.add_argument("--guidance", type=float, default=1.0, help="classifier-free guidance scale (1 = off)")
-    parser.add_argument("--solver", choices=sorted(SOLVERS), default="euler", help="ODE solver")
-    parser.add_argument("--shift", type=float, default=None, help="timestep shift of the schedule")
+    parser.add_argument(
+        "--guidance", type=finite, default=1.0, help="classifier-free guidance scale (1 = off)"
+    )
+    parser.add_argument("--solver", choices=SOLVERS, default="euler", help="ODE solver")
+    parser.add_argument("--shift", type=positive, default=None, help="timestep shift of the schedule (> 0)")
     parser.add_argument("--decoder", choices=DECODERS, default="mask", help="waveform decoder")
     parser.add_argument("--mask-rule", choices=MASK_RULES, default="ratio", help="mask of the mask decoder")
     parser.add_argument(
@@ -50,10 +89,13 @@ def add_model_arguments(parser: argparse.ArgumentParser, steps_nargs: str | None
         help="start noise of a model whose flow starts from the mixture (0 = deterministic; default: the model's)",
     )  # fmt: skip
     parser.add_argument(
-        "--seed", type=int, default=0, help="seed of the start noise (no effect when it is 0, as for flowsep-mini)"
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the start noise (no effect when it is 0, as for flowsep-mini)",
     )
-    parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 ... (default: auto)")
-    parser.add_argument("--dtype", choices=tuple(DTYPES), default="fp32", help="weights' dtype")
+    parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, mps (default: auto)")
+    parser.add_argument("--dtype", choices=DTYPES, default="fp32", help="weights' dtype")
 
 
 def sampling_options(args: argparse.Namespace) -> dict:
@@ -64,8 +106,22 @@ def sampling_options(args: argparse.Namespace) -> dict:
     }  # fmt: skip
 
 
+def check_model_options(args: argparse.Namespace):
+    """Check the model options against the model folder and the machine, before anything loads: the folder is a
+    complete FlowSepPipeline, ``--decoder vocoder`` has a vocoder, the device exists."""
+    from ..loading import check_device, check_model_source, default_model, model_has_vocoder
+
+    check_device(args.device)
+    model = args.model or default_model()
+    if check_model_source(model) and args.decoder == "vocoder" and not model_has_vocoder(model):
+        raise UsageError(f"--decoder vocoder: the model {model} has no vocoder (use --decoder mask)")
+
+
 def prepare_pipeline(args: argparse.Namespace):
     """Load the model named by ``args`` with its solver settings."""
+    from ..loading import load_pipeline
+    from ..schedulers import make_scheduler
+
     pipe = load_pipeline(args.model, args.device, args.dtype)
     pipe.scheduler = make_scheduler(args.solver, args.shift, dict(pipe.scheduler.config))
     return pipe

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
@@ -11,9 +12,10 @@ from diffusers.schedulers.scheduling_utils import SchedulerMixin
 from diffusers.utils.torch_utils import randn_tensor
 from transformers import PreTrainedModel
 
-from ..audio import AudioSource, load_audio
+from ..audio import AudioSource, read_audio, to_mono
+from ..choices import MAX_STEPS
 from ..codec import AudioCodec
-from ..decoding import DECODERS, MASK_RULES, decode_target
+from ..decoding import DECODERS, MASK_RULES, decode_target, decode_to_input
 from ..errors import AudioInputError, CheckpointError, QueryError, UsageError
 from ..flow import source_sample
 from ..models.text_encoder import check_queries, encode_text, load_text_encoder
@@ -22,6 +24,7 @@ from ..models.vocoder import BigVGANVocoder
 from .pipeline_output import FlowSepPipelineOutput
 
 OUTPUT_TYPES = ("np", "pt", "latent", "mel")
+OUTPUT_FORMATS = ("model", "input")
 
 
 class FlowSepPipeline(DiffusionPipeline):
@@ -83,7 +86,7 @@ class FlowSepPipeline(DiffusionPipeline):
         pipe = super().from_pretrained(pretrained_model_name_or_path, **kwargs)
         if pipe.text_encoder is None and pipe.config.text_encoder_name and "text_encoder" not in kwargs:
             encoder, tokenizer = load_text_encoder(pipe.config.text_encoder_name)
-            encoder = encoder.to(dtype=kwargs.get("torch_dtype"))
+            encoder = encoder.to(dtype=kwargs.get("dtype", kwargs.get("torch_dtype")))
             pipe.register_modules(text_encoder=encoder, tokenizer=tokenizer)
         return pipe
 
@@ -105,19 +108,41 @@ class FlowSepPipeline(DiffusionPipeline):
     def check_inputs(
         self, prompt, decoder, mask_rule, output_type, num_inference_steps, window_overlap, window_batch_size,
         share_noise, source_noise=None, prompt_embeds=None, prompt_attention_mask=None, latents=None,
-        callback_on_step_end_tensor_inputs=None,
+        callback_on_step_end_tensor_inputs=None, guidance_scale=1.0, output_format="model",
     ):  # fmt: skip
         """Raise [`UsageError`] for arguments out of range, [`CheckpointError`] for missing parts."""
-        choices = {"decoder": DECODERS, "mask_rule": MASK_RULES, "output_type": OUTPUT_TYPES}
-        for name, value in {"decoder": decoder, "mask_rule": mask_rule, "output_type": output_type}.items():
+        choices = {
+            "decoder": DECODERS, "mask_rule": MASK_RULES, "output_type": OUTPUT_TYPES, "output_format": OUTPUT_FORMATS
+        }  # fmt: skip
+        given = {
+            "decoder": decoder,
+            "mask_rule": mask_rule,
+            "output_type": output_type,
+            "output_format": output_format,
+        }
+        for name, value in given.items():
             if value not in choices[name]:
                 raise UsageError(f"unknown {name} {value!r}: choose one of {choices[name]}")
+        for name, value in (
+            ("num_inference_steps", num_inference_steps),
+            ("window_batch_size", window_batch_size),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise UsageError(f"{name} must be an integer, got {value!r}")
+        for name, value in (
+            ("guidance_scale", guidance_scale), ("window_overlap", window_overlap), ("source_noise", source_noise)
+        ):  # fmt: skip
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                      or not math.isfinite(value)):  # fmt: skip
+                raise UsageError(f"{name} must be a finite number, got {value!r}")
         for name, value, least in (
             ("num_inference_steps", num_inference_steps, 1), ("window_batch_size", window_batch_size, 1),
             ("window_overlap", window_overlap, 0), ("source_noise", source_noise, 0),
         ):  # fmt: skip
             if value is not None and value < least:
                 raise UsageError(f"{name} must be >= {least}, got {value}")
+        if num_inference_steps > MAX_STEPS:
+            raise UsageError(f"num_inference_steps must be at most {MAX_STEPS}, got {num_inference_steps}")
         if (prompt is None) == (prompt_embeds is None):
             raise UsageError("pass either prompt or prompt_embeds (exactly one of them)")
         width = self.transformer.config.text_embed_dim
@@ -152,22 +177,24 @@ class FlowSepPipeline(DiffusionPipeline):
 
     def prepare_mixtures(
         self, mixture: AudioSource | list[AudioSource], sample_rate: int | None, num_queries: int
-    ) -> tuple[list[torch.Tensor], list[int], list[int]]:
-        """The mixtures as mono `(S,)` at the model's rate, and for each output item the index of its query
-        and of its mixture: one mixture for all queries, one query for all mixtures, or one of each."""
+    ) -> tuple[list[torch.Tensor], list[int], list[int], list[tuple[torch.Tensor, int]]]:
+        """The mixtures as mono `(S,)` at the model's rate; for each output item the index of its query and of
+        its mixture (one mixture for all queries, one query for all mixtures, or one of each); and the mixtures
+        as given, `((C, S), rate)`."""
         sources = mixture if isinstance(mixture, (list, tuple)) else [mixture]
         if mixture is None or not sources:
             raise AudioInputError("no mixture given")
-        waves = [
-            load_audio(source, sample_rate, self.config.sample_rate, name=f"mixture {index}")
-            for index, source in enumerate(sources)
+        originals = [
+            read_audio(source, sample_rate, name=f"mixture {index}") for index, source in enumerate(sources)
         ]
+        waves = [torch.from_numpy(to_mono(wave, rate, self.config.sample_rate)) for wave, rate in originals]
+        originals = [(torch.from_numpy(wave), rate) for wave, rate in originals]
         if len(waves) == 1:
-            return waves, list(range(num_queries)), [0] * num_queries
+            return waves, list(range(num_queries)), [0] * num_queries, originals
         if num_queries == 1:
-            return waves, [0] * len(waves), list(range(len(waves)))
+            return waves, [0] * len(waves), list(range(len(waves))), originals
         if num_queries == len(waves):
-            return waves, list(range(len(waves))), list(range(len(waves)))
+            return waves, list(range(len(waves))), list(range(len(waves))), originals
         raise QueryError(f"{num_queries} queries for {len(waves)} mixtures: give one, or one per mixture")
 
     def prepare_latents(
@@ -252,6 +279,7 @@ class FlowSepPipeline(DiffusionPipeline):
         window_batch_size: int = 4,
         share_noise: bool = True,
         source_noise: float | None = None,
+        output_format: str = "model",
         callback_on_step_end: Callable[[FlowSepPipeline, int, torch.Tensor, dict], dict] | None = None,
         callback_on_step_end_tensor_inputs: list[str] = ["latents"],  # noqa: B006 (diffusers' signature)
         return_dict: bool = True,
@@ -283,6 +311,10 @@ class FlowSepPipeline(DiffusionPipeline):
             source_noise (`float`, *optional*): for a model whose flow starts from the mixture
                 (`transformer.config.source == "mixture"`), the noise added to the mixture latent at the start;
                 0 makes the output deterministic. Defaults to the pipeline's `source_noise`, else the training value.
+            output_format (`str`, defaults to `"model"`): `"model"` returns mono audio `(B, S)` at the model's
+                rate; `"input"` returns `(B, C, S)` at the mixtures' own rate and channel count (the mask applied
+                to every channel; all mixtures must share rate and channels), so that target + residual is the
+                input. `sample_rate` of the output says which rate.
             callback_on_step_end (`Callable`, [`PipelineCallback`] or [`MultiPipelineCallbacks`], *optional*):
                 called as `fn(pipe, step, timestep, callback_kwargs)` after each scheduler step of each batch
                 of windows (`step` counts from 0 in each batch); `callback_kwargs` holds the tensors named by
@@ -299,7 +331,7 @@ class FlowSepPipeline(DiffusionPipeline):
         self.check_inputs(
             prompt, decoder, mask_rule, output_type, num_inference_steps, window_overlap, window_batch_size,
             share_noise, source_noise, prompt_embeds, prompt_attention_mask, latents,
-            callback_on_step_end_tensor_inputs,
+            callback_on_step_end_tensor_inputs, guidance_scale, output_format,
         )  # fmt: skip
         self._guidance_scale = guidance_scale
         start_noise = self._source_noise(source_noise)
@@ -311,7 +343,9 @@ class FlowSepPipeline(DiffusionPipeline):
         )  # (Q, L, E), (Q, L)
 
         # 3. Read the mixtures, pair them with the queries, level them and plan their windows
-        waves, rows, owners = self.prepare_mixtures(mixture, sample_rate, embeds.shape[0])
+        waves, rows, owners, originals = self.prepare_mixtures(mixture, sample_rate, embeds.shape[0])
+        if output_format == "input" and len({(wave.shape[0], rate) for wave, rate in originals}) > 1:
+            raise UsageError("output_format='input' needs mixtures of one rate and channel count")
         embeds, mask = embeds[rows], mask[rows]  # (B, L, E), (B, L): one row per output item
         levelled = [codec.level(wave)[0] for wave in waves]
         frames = self.transformer.config.sample_size
@@ -352,19 +386,24 @@ class FlowSepPipeline(DiffusionPipeline):
         mels = [output.mel.result().clamp(min=codec.mel.log_floor).log() for output in outputs]
         if output_type == "mel":
             return self._finish(torch.stack(mels), None, output_type, return_dict)
-        targets, residuals = [], []
+        targets, residuals, rate = [], [], self.config.sample_rate
         for mel, owner, output in zip(mels, owners, outputs):
             vocoded = output.sample.result() if vocode else None
-            targets.append(decode_target(mel, waves[owner], codec, decoder, mask_rule, vocoded, device))
-            residuals.append(waves[owner] - targets[-1])
-        return self._finish(targets, residuals if return_residual else None, output_type, return_dict)
+            if output_format == "input":
+                (original, rate), args = originals[owner], (decoder, mask_rule, vocoded, device)
+                targets.append(decode_to_input(mel, waves[owner], original, rate, codec, *args))
+                residuals.append(original - targets[-1])
+            else:
+                targets.append(decode_target(mel, waves[owner], codec, decoder, mask_rule, vocoded, device))
+                residuals.append(waves[owner] - targets[-1])
+        return self._finish(targets, residuals if return_residual else None, output_type, return_dict, rate)
 
-    def _finish(self, audios, residuals, output_type, return_dict):
-        """Stack, convert to numpy when asked, and wrap in the output dataclass."""
+    def _finish(self, audios, residuals, output_type, return_dict, sample_rate=None):
+        """Stack (padding the time axis), convert to numpy when asked, and wrap in the output dataclass."""
         if isinstance(audios, list):
-            audios = torch.nn.utils.rnn.pad_sequence(audios, batch_first=True)
+            audios = _pad_stack(audios)
         if residuals is not None:
-            residuals = torch.nn.utils.rnn.pad_sequence(residuals, batch_first=True)
+            residuals = _pad_stack(residuals)
         if output_type == "np":
             audios = audios.cpu().numpy()
             residuals = residuals.cpu().numpy() if residuals is not None else None
@@ -372,4 +411,10 @@ class FlowSepPipeline(DiffusionPipeline):
         nfe = self._num_timesteps * (2 if self._guidance_scale != 1.0 else 1)
         if not return_dict:
             return audios, residuals
-        return FlowSepPipelineOutput(audios, residuals, self.config.sample_rate, nfe)
+        return FlowSepPipelineOutput(audios, residuals, sample_rate or self.config.sample_rate, nfe)
+
+
+def _pad_stack(waves: list[torch.Tensor]) -> torch.Tensor:
+    """`(..., S_i)` tensors -> `(B, ..., max S_i)`, zero-padded at the end."""
+    length = max(wave.shape[-1] for wave in waves)
+    return torch.stack([torch.nn.functional.pad(wave, (0, length - wave.shape[-1])) for wave in waves])

@@ -1,0 +1,15 @@
+"""The names a user may choose among (decoders, mask rules, solvers, dtypes, metrics), without importing torch.
+
+The command line reads them here so that ``flowsep --help`` and flag errors answer in a fraction of a second.
+:mod:`flowsep.decoding` takes its lists from here; the others are checked against the modules that implement
+them by ``tests/test_cli_contract.py``.
+"""
+
+DECODERS = ("vocoder", "mask")  # flowsep.decoding
+MASK_RULES = ("ratio", "wiener", "binary")  # flowsep.decoding
+SOLVERS = ("euler", "heun", "midpoint")  # flowsep.schedulers.SOLVERS
+DTYPES = ("fp32", "fp16", "bf16")  # flowsep.loading.DTYPES
+METRICS = ("sisdr", "clap", "fad")  # flowsep.metrics.METRICS
+FAD_BACKBONES = ("clap", "encodec", "pann", "vggish")  # flowsep.metrics.fad.BACKBONE_SAMPLE_RATES
+DEFAULT_CLAP_CHECKPOINT = "laion/clap-htsat-unfused"  # flowsep.metrics.clap
+MAX_STEPS = 1000  # ODE steps a command accepts (the paper uses 1 to 100)
