@@ -1,4 +1,4 @@
-"""Speed and memory of separation: FlowSep transformer (mini and paper size) vs the official-size UNet.
+"""Speed and memory of separation: FlowSep transformer (mini and paper size) vs the official FlowSep UNet.
 
 For every architecture, at the paper's latent size (one 10.24 s window = 8 x 256 x 16):
 * time per ODE step (one network evaluation, batch 1), parameters;
@@ -7,6 +7,8 @@ For every architecture, at the paper's latent size (one 10.24 s window = 8 x 256
   are measured end to end with ``FlowSepPipeline``; for the paper-size transformer and the UNet they are
   composed from the measured parts (windows x steps x step time + windows x codec time), marked ``estimated``;
   the mini rows show how close such a composition is to the measured run.
+* for the official UNet (``FlowSepUNet``, as converted from the authors' checkpoint), also the official BigVGAN
+  per window and the whole separation with ``--decoder vocoder`` (``estimated_vocoder_s``);
 * peak resident memory of the process running each case (each case runs in a fresh subprocess).
 
     python eval/bench_speed.py                    # CPU, all architectures, 10 s and 60 s, 1/5/10/25 steps
@@ -34,13 +36,6 @@ ARCHS = {
     "mini": dict(num_layers=6, num_attention_heads=4, attention_head_dim=64, text_embed_dim=384),
     "paper": dict(num_layers=12, num_attention_heads=12, attention_head_dim=64, text_embed_dim=1024),
 }
-UNET = dict(
-    sample_size=(256, 16), in_channels=16, out_channels=8, block_out_channels=(128, 256, 384, 640), layers_per_block=2,
-    down_block_types=("DownBlock2D",) + ("CrossAttnDownBlock2D",) * 3,
-    up_block_types=("CrossAttnUpBlock2D",) * 3 + ("UpBlock2D",),
-    attention_head_dim=(4, 8, 12, 20),  # diffusers reads this as heads per level: 32 channels per head
-    cross_attention_dim=1024, transformer_layers_per_block=1,
-)  # fmt: skip
 VAES = {
     "mini": dict(
         block_out_channels=(16, 32, 64), layers_per_block=1, norm_num_groups=8, mid_block_add_attention=False
@@ -110,11 +105,11 @@ def network_step(arch: str, pipe, device, repeats: int) -> tuple[float, int]:
         1, 16, 1024 if arch == "unet" else pipe.transformer.config.text_embed_dim, device=device
     )
     t = torch.tensor([500.0], device=device)
-    if arch == "unet":
-        from diffusers import UNet2DConditionModel
+    if arch == "unet":  # the official FlowSep UNet as `flowsep convert official-flowsep` loads it
+        from flowsep.models import FlowSepUNet
 
-        net = UNet2DConditionModel(**UNET).to(device).eval()
-        fn = lambda: net(torch.cat([latents, latents], 1), t, text)  # noqa: E731
+        net = FlowSepUNet().to(device).eval()
+        fn = lambda: net(latents, latents, t, text)  # noqa: E731
     else:
         net = pipe.transformer.eval()
         fn = lambda: net(latents, latents, t, text)  # noqa: E731
@@ -134,6 +129,20 @@ def codec_seconds(pipe, device, repeats: int) -> float:
 
     with torch.no_grad():
         return timed(run, repeats, device)
+
+
+def official_vocoder_seconds(device, repeats: int) -> float:
+    """Seconds per window of the official BigVGAN (512 initial channels, kernels 16, 16, 8, 4, 4)."""
+    from flowsep.models import BigVGANVocoder
+
+    vocoder = (
+        BigVGANVocoder(upsample_initial_channel=512, upsample_kernel_sizes=(16, 16, 8, 4, 4))
+        .to(device)
+        .eval()
+    )
+    mel = torch.randn(1, 64, 1024, device=device)
+    with torch.no_grad():
+        return timed(lambda: vocoder(mel), repeats, device)
 
 
 def separation_seconds(pipe, seconds: float, steps: int, device) -> float:
@@ -164,12 +173,15 @@ def worker(case: dict) -> dict:
     )
     step, params = network_step(arch, pipe, device, case["repeats"])
     codec = codec_seconds(pipe, device, case["repeats"])
+    vocoder = official_vocoder_seconds(device, case["repeats"]) if arch == "unet" else None
     rows = []
     for seconds in case["durations"]:
         for steps in case["steps"]:
             windows = windows_for(pipe, seconds)
             estimate = windows * (steps * step + codec)
             row = {"input_s": seconds, "steps": steps, "estimated_s": estimate}
+            if vocoder is not None:  # the official decoder path: VAE decode -> mel -> BigVGAN
+                row["estimated_vocoder_s"] = estimate + windows * vocoder
             if arch == "mini":
                 row["measured_s"] = separation_seconds(pipe, seconds, steps, device)
             row["rtf"] = row.get("measured_s", estimate) / seconds
@@ -179,6 +191,7 @@ def worker(case: dict) -> dict:
         "params_m": params / 1e6,
         "step_s": step,
         "codec_s": codec,
+        "vocoder_s": vocoder,
         "rows": rows,
         "peak_rss_mb": peak_rss_mb(),
     }

@@ -191,3 +191,21 @@ def test_convert_command_and_separate_with_the_converted_model(converted, tmp_pa
         argv = ["separate", str(mixture), "-q", "a dog barking", "-o", str(out), "--model", str(model)]
         assert main([*argv, "--steps", "2", "--decoder", decoder, "--device", "cpu"]) == 0
         assert sf.info(out).frames == 16000
+
+
+@pytest.mark.slow
+def test_full_size_random_checkpoint_converts_with_the_official_parameter_counts(tmp_path):
+    """About 3 GB of files and 2 minutes on 2 CPU cores; eval/official_conversion.py also separates 30 s."""
+    checkpoint, text_dir = write_synthetic_checkpoint(tmp_path, FULL)
+    report = convert_official_flowsep(checkpoint, tmp_path / "converted", str(text_dir))
+    millions = {name: round(count / 1e6, 1) for name, count in report.parameters.items()}
+    # the vocoder keeps weight norm: one magnitude per output channel more than the official 13,956,009
+    assert millions | {"text_encoder": None} == {
+        "transformer": 265.6,
+        "vae": 55.4,
+        "vocoder": 14.0,
+        "text_encoder": None,
+    }
+    assert report.unused == []
+    pipe = FlowSepPipeline.from_pretrained(tmp_path / "converted")
+    assert sum(p.numel() for p in pipe.transformer.unet.parameters()) == 265_549_456
