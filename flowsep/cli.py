@@ -26,7 +26,7 @@ COMMANDS = {
     "build-manifest": "write a clip manifest (JSONL/CSV) from a local dataset copy",
     "toy-corpus": "write a small corpus of synthetic sounds and its manifests, for smoke runs",
     "train": "train a stage (vae, flow, vocoder) or assemble a pipeline",
-    "convert": "convert a checkpoint trained elsewhere (the official FlowSep release) into a flowsep model",
+    "convert": "convert a checkpoint trained elsewhere into a flowsep model",
 }
 
 

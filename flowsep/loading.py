@@ -148,6 +148,40 @@ def _hub_cached(repo_id: str) -> bool:
         return False
 
 
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the Hugging Face hub answers a TCP connection within ``timeout`` seconds (never when
+    ``HF_HUB_OFFLINE`` is set)."""
+    import socket
+    from urllib.parse import urlparse
+
+    if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes", "on"):
+        return False
+    url = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    try:
+        socket.create_connection((url.hostname, url.port or 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+def check_hub_weights(name: str, flag: str, folder_kind: str, filename: str = "config.json"):
+    """Raise :class:`UsageError` when ``name`` is a hub id that is neither cached nor reachable (no network),
+    in seconds, instead of the hub client's minutes of retries; a local folder passes."""
+    if Path(name).is_dir():
+        return
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        cached = isinstance(try_to_load_from_cache(name, filename), str)
+    except Exception:
+        cached = False
+    if not cached and not hub_reachable():
+        raise UsageError(
+            f"{name} is not in the Hugging Face cache and the hub cannot be reached (offline): pass {flag} with "
+            f"{folder_kind}, or download it once with network access"
+        )
+
+
 def check_model_source(model: str | os.PathLike) -> bool:
     """Check what ``model`` names before anything loads: a local folder is checked with
     :func:`check_model_folder`; a name that is not an existing folder must look like a hub id (``owner/name``),

@@ -38,7 +38,9 @@ def test_every_tool_is_a_subcommand_with_help(capsys):
 
 def test_documented_commands_exist():
     text = "\n".join(
-        block for name in ("README.md", "eval/README.md") for block in (ROOT / name).read_text().split("```")[1::2]
+        block
+        for name in ("README.md", "eval/README.md")
+        for block in (ROOT / name).read_text().split("```")[1::2]
     )
     for command in re.findall(r"^\s*(?:accelerate launch .*?-m flowsep\.cli |flowsep )([a-z-]+)", text, re.M):
         assert command in COMMANDS, command
@@ -109,7 +111,18 @@ def test_flag_error_exit_code_from_the_shell(tmp_path):
 def test_existing_output_is_kept_unless_overwrite(saved_tiny_pipe, mixture_wav, tmp_path, capsys):
     out = tmp_path / "dog.wav"
     out.write_bytes(b"keep me")
-    args = ["separate", str(mixture_wav), "-q", "dog", "-o", str(out), "--model", str(saved_tiny_pipe), "--steps", "1"]
+    args = [
+        "separate",
+        str(mixture_wav),
+        "-q",
+        "dog",
+        "-o",
+        str(out),
+        "--model",
+        str(saved_tiny_pipe),
+        "--steps",
+        "1",
+    ]
     parsed = build_parser().parse_args(args)
     with pytest.raises(OutputPathError, match="exists"):
         parsed.func(parsed)
@@ -132,9 +145,28 @@ def test_output_needs_an_audio_suffix(mixture_wav, tmp_path, capsys):
 
 
 def test_empty_query_and_missing_model(mixture_wav, tmp_path, capsys):
-    assert main(["separate", str(mixture_wav), "-q", " ", "-o", str(tmp_path / "o.wav"), "--model", str(tmp_path)]) == 2
+    assert (
+        main(
+            ["separate", str(mixture_wav), "-q", " ", "-o", str(tmp_path / "o.wav"), "--model", str(tmp_path)]
+        )
+        == 2
+    )
     assert "query 0 is empty" in capsys.readouterr().err
-    assert main(["separate", str(mixture_wav), "-q", "dog", "-o", str(tmp_path / "o.wav"), "--model", str(tmp_path)]) == 2
+    assert (
+        main(
+            [
+                "separate",
+                str(mixture_wav),
+                "-q",
+                "dog",
+                "-o",
+                str(tmp_path / "o.wav"),
+                "--model",
+                str(tmp_path),
+            ]
+        )
+        == 2
+    )
     assert "model_index.json" in capsys.readouterr().err
 
 
@@ -180,7 +212,10 @@ def test_default_model_resolves(monkeypatch):
     monkeypatch.delenv("FLOWSEP_MODEL", raising=False)
     assert Path(default_model()) == DEFAULT_MODEL_DIR
     check_model_folder(DEFAULT_MODEL_DIR)  # a complete FlowSepPipeline folder
-    assert DEFAULT_MODEL_DIR in (PACKAGE_DIR / "checkpoints" / "flowsep-mini", ROOT / "checkpoints" / "flowsep-mini")
+    assert DEFAULT_MODEL_DIR in (
+        PACKAGE_DIR / "checkpoints" / "flowsep-mini",
+        ROOT / "checkpoints" / "flowsep-mini",
+    )
     monkeypatch.setenv("FLOWSEP_MODEL", "/elsewhere")
     assert default_model() == "/elsewhere"
 
@@ -198,3 +233,31 @@ def test_wheel_packages_cover_the_tree():
     assert not missing, f"add {missing} to [tool.setuptools] packages in pyproject.toml"
     assert config["package-dir"]["flowsep.checkpoints"] == "checkpoints"
     assert (ROOT / "checkpoints" / "flowsep-mini" / "model_index.json").is_file()
+
+
+def test_command_summaries_and_choices_match_the_library():
+    """cli.COMMANDS and flowsep.choices are light copies (for a fast --help): they must not drift."""
+    from flowsep import choices
+    from flowsep.cli import COMMANDS
+    from flowsep.loading import DTYPES
+    from flowsep.metrics import DEFAULT_CLAP_CHECKPOINT, METRICS
+    from flowsep.metrics.fad import BACKBONE_SAMPLE_RATES
+    from flowsep.schedulers import SOLVERS
+
+    action = next(action for action in build_parser()._actions if hasattr(action, "_choices_actions"))
+    assert {choice.dest: choice.help for choice in action._choices_actions} == COMMANDS
+    assert set(choices.SOLVERS) == set(SOLVERS) and set(choices.DTYPES) == set(DTYPES)
+    assert set(choices.METRICS) == set(METRICS) and set(choices.FAD_BACKBONES) == set(BACKBONE_SAMPLE_RATES)
+    assert choices.DEFAULT_CLAP_CHECKPOINT == DEFAULT_CLAP_CHECKPOINT
+
+
+def test_offline_metric_weights_fail_in_seconds(tmp_path, monkeypatch, capsys):
+    import time
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    start = time.perf_counter()
+    args = ["evaluate", "-b", str(tmp_path), "-o", str(tmp_path / "run"), "--metrics", "clap",
+            "--clap-checkpoint", "nobody/no-such-clap"]  # fmt: skip
+    assert main(args) == 2
+    assert "not in the Hugging Face cache and the hub cannot be reached" in capsys.readouterr().err
+    assert time.perf_counter() - start < 30

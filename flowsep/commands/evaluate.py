@@ -14,18 +14,22 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import torch
-
+from ..choices import DEFAULT_CLAP_CHECKPOINT, FAD_BACKBONES, METRICS
 from ..errors import UsageError
-from ..evaluation.scoring import METRICS
-from ..loading import default_model, resolve_device
-from ..metrics import DEFAULT_CLAP_CHECKPOINT
-from ..metrics.fad import BACKBONE_SAMPLE_RATES
-from .options import add_model_arguments, positive_int, prepare_pipeline, sampling_options
+from ..loading import default_model
+from .options import (
+    add_model_arguments,
+    check_model_options,
+    positive_int,
+    prepare_pipeline,
+    sampling_options,
+)
 
 
 def register(subparsers):
-    parser = subparsers.add_parser("evaluate", help="score a model on built benchmarks (FAD, CLAPScore, SI-SDR ...)")
+    parser = subparsers.add_parser(
+        "evaluate", help="score a model on built benchmarks (FAD, CLAPScore, SI-SDR ...)"
+    )
     parser.add_argument("--benchmark", "-b", nargs="+", required=True,
                         help="built benchmark folders, their manifests, or names under $FLOWSEP_BENCHMARKS")  # fmt: skip
     parser.add_argument("-o", "--output-dir", required=True, help="run folder (rerun to resume)")
@@ -33,10 +37,12 @@ def register(subparsers):
     parser.add_argument("--metrics", nargs="+", choices=METRICS, default=["sisdr"],
                         help="sisdr (SI-SDR, SDR and improvements), clap (CLAPScore, CLAPScore_A), fad")  # fmt: skip
     parser.add_argument("--clap-checkpoint", default=DEFAULT_CLAP_CHECKPOINT, help="CLAP hub id or folder")
-    parser.add_argument("--fad-backbone", choices=sorted(BACKBONE_SAMPLE_RATES), default="vggish")
+    parser.add_argument("--fad-backbone", choices=FAD_BACKBONES, default="vggish")
     parser.add_argument("--fad-ckpt-dir", help="folder of the FAD backbone's weights (default: torch-hub's)")
     parser.add_argument("--batch-size", type=positive_int, default=1, help="items separated together")
-    parser.add_argument("--limit", type=positive_int, help="evaluate only the first N items of each benchmark")
+    parser.add_argument(
+        "--limit", type=positive_int, help="evaluate only the first N items of each benchmark"
+    )
     parser.add_argument("--figures", type=int, default=3, help="items per benchmark drawn as log-mels")
     parser.add_argument("--plot", action="store_true", help="write metric_vs_steps.png (several --steps)")
     parser.set_defaults(func=run)
@@ -52,12 +58,19 @@ def run_settings(args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_model_options(args)
+    if "clap" in args.metrics:  # offline and not cached: say so now, not after the hub's retries
+        from ..loading import check_hub_weights
+
+        check_hub_weights(args.clap_checkpoint, "--clap-checkpoint", "a ClapModel save_pretrained folder")
+    import torch
     from accelerate import PartialState
 
     from ..evaluation import read_benchmark
     from ..evaluation.report import write_report
     from ..evaluation.runner import RunFolder, Separator, System, pending_jobs, process_jobs
     from ..evaluation.scoring import ItemScorer, MetricSettings, SetScorer
+    from ..loading import resolve_device
 
     # 1. Read the benchmarks and check that the metrics apply
     # (on a machine without CUDA, CPU processes form a gloo group only when PartialState is told cpu=True)

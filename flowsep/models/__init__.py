@@ -1,7 +1,29 @@
-from .text_encoder import encode_text, load_text_encoder
-from .transformer_flowsep import FlowSepTransformer, FlowSepTransformerOutput
-from .unet_flowsep import FlowSepUNet
-from .vocoder import BigVGANVocoder
+"""The trainable components. Each is imported on first use (PEP 562): loading a model without a vocoder never
+imports bigvgan (and librosa through it), and ``import flowsep.models.text_encoder`` stays light."""
+
+_LAZY = {
+    "BigVGANVocoder": ".vocoder",
+    "FlowSepTransformer": ".transformer_flowsep",
+    "FlowSepTransformerOutput": ".transformer_flowsep",
+    "FlowSepUNet": ".unet_flowsep",
+    "encode_text": ".text_encoder",
+    "load_text_encoder": ".text_encoder",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "BigVGANVocoder",
