@@ -184,19 +184,16 @@ def check_hub_weights(name: str, flag: str, folder_kind: str, filename: str = "c
 
 def check_model_source(model: str | os.PathLike) -> bool:
     """Check what ``model`` names before anything loads: a local folder is checked with
-    :func:`check_model_folder`; a name that is not an existing folder must look like a hub id (``owner/name``),
-    and offline it must be in the hub cache. Returns whether it is local."""
+    :func:`check_model_folder`; a name that is not an existing folder must look like a hub id (``owner/name``)
+    and be in the hub cache or reachable (so that a mistyped relative folder fails at once, not after the hub
+    client's retries). Returns whether it is local."""
     name, folder = str(model), Path(model)
     if folder.exists():
         check_model_folder(folder)
         return True
-    offline = os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes", "on")
-    if name.startswith((".", "/", "~")) or not HUB_ID.match(name) or (offline and not _hub_cached(name)):
-        hint = (
-            " (HF_HUB_OFFLINE is set and it is not in the hub cache)"
-            if offline and HUB_ID.match(name)
-            else ""
-        )
+    looks_remote = HUB_ID.match(name) and not name.startswith((".", "/", "~"))
+    if not looks_remote or not (_hub_cached(name) or hub_reachable()):
+        hint = " (not in the hub cache, and the hub cannot be reached)" if looks_remote else ""
         raise CheckpointError(f"model folder not found: {name} (from {Path.cwd()}){hint}")
     return False
 

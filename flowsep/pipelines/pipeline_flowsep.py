@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import torch
 from diffusers import AutoencoderKL, DiffusionPipeline
@@ -20,9 +21,11 @@ from ..errors import AudioInputError, CheckpointError, QueryError, UsageError
 from ..flow import source_sample
 from ..models.text_encoder import check_queries, encode_text, load_text_encoder
 from ..models.transformer_flowsep import FlowSepTransformer
-from ..models.unet_flowsep import FlowSepUNet
-from ..models.vocoder import BigVGANVocoder
 from .pipeline_output import FlowSepPipelineOutput
+
+if TYPE_CHECKING:  # annotations only: a model without a vocoder (or UNet) never imports bigvgan (or the UNet)
+    from ..models.unet_flowsep import FlowSepUNet
+    from ..models.vocoder import BigVGANVocoder
 
 OUTPUT_TYPES = ("np", "pt", "latent", "mel")
 OUTPUT_FORMATS = ("model", "input")
@@ -84,7 +87,11 @@ class FlowSepPipeline(DiffusionPipeline):
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, **kwargs) -> FlowSepPipeline:
-        """diffusers' loading, plus the text encoder named by ``text_encoder_name`` when the folder holds none."""
+        """diffusers' loading, plus the text encoder named by ``text_encoder_name`` when the folder holds none.
+        A name that is neither a folder nor a cached or reachable hub id fails at once (`CheckpointError`)."""
+        from ..loading import check_model_source
+
+        check_model_source(pretrained_model_name_or_path)
         pipe = super().from_pretrained(pretrained_model_name_or_path, **kwargs)
         if pipe.text_encoder is None and pipe.config.text_encoder_name and "text_encoder" not in kwargs:
             encoder, tokenizer = load_text_encoder(pipe.config.text_encoder_name)
