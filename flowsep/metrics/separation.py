@@ -13,6 +13,7 @@ The values come from torchmetrics (SI-SDR: Le Roux et al. 2019; SDR: the BSS-eva
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,6 +59,18 @@ def si_sdr(estimate, reference) -> torch.Tensor:
     )
 
 
+@contextmanager
+def _one_thread():
+    """Run the filter solves on one thread: with several, MKL's batched LU (torch 2.13) can fail inside LAPACK
+    ("DLASWP") and hang; one thread is also faster for these small systems."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def sdr(estimate, reference, filter_length: int = 512) -> torch.Tensor:
     """SDR (BSS-eval v4, distortion filter of ``filter_length`` taps) in dB: ``(..., T), (..., T) -> (...)``.
 
@@ -68,16 +81,17 @@ def sdr(estimate, reference, filter_length: int = 512) -> torch.Tensor:
     flat_ref = reference.reshape(-1, reference.shape[-1])  # (N, T)
     values = torch.full((flat_est.shape[0],), float("nan"), dtype=torch.float64)  # (N,)
     audible = torch.nonzero(~is_silent(flat_ref)).flatten()
-    try:  # one batched solve; a singular item makes it fail, and then items are solved one by one
-        values[audible] = signal_distortion_ratio(
-            flat_est[audible], flat_ref[audible], filter_length=filter_length
-        ).double()
-    except (torch.linalg.LinAlgError, RuntimeError):  # batched LU reports a singular item as RuntimeError
-        for i in audible.tolist():
-            try:
-                values[i] = signal_distortion_ratio(flat_est[i], flat_ref[i], filter_length=filter_length)
-            except torch.linalg.LinAlgError:
-                pass
+    with _one_thread():
+        try:  # one batched solve; a singular item makes it fail, and then items are solved one by one
+            values[audible] = signal_distortion_ratio(
+                flat_est[audible], flat_ref[audible], filter_length=filter_length
+            ).double()
+        except (torch.linalg.LinAlgError, RuntimeError):  # batched LU reports a singular item as RuntimeError
+            for i in audible.tolist():
+                try:
+                    values[i] = signal_distortion_ratio(flat_est[i], flat_ref[i], filter_length=filter_length)
+                except torch.linalg.LinAlgError:
+                    pass
     values = values.reshape(estimate.shape[:-1])
     # An exact estimate can push the coherence past 1 by rounding (NaN); a ceiling SI-SDR identifies it.
     perfect = values.isnan() & (si_sdr(estimate, reference) >= SDR_CEILING_DB)
