@@ -16,7 +16,7 @@ from test_metrics import tiny_clap  # noqa: F401  (the metrics tests' tiny rando
 from flowsep.audio import loudness_lufs
 from flowsep.cli import main
 from flowsep.data import ClipRecord, write_manifest
-from flowsep.data.manifest import ManifestError
+from flowsep.errors import UsageError
 from flowsep.evaluation import BuildSpec, build_benchmark, read_benchmark
 from flowsep.evaluation.build import main as build_main
 from flowsep.pipelines import FlowSepPipeline
@@ -170,7 +170,7 @@ def test_dcase_layouts_and_reference_free_sets(saved_tiny_pipe, tmp_path, capsys
     assert [(row["snr_db"], row["captions"][0]) for row in rows] == [(5.0, "a dog barks"), (-3.0, "rain")]
     monkeypatch.setenv("FLOWSEP_BENCHMARKS", str(tmp_path))
     assert read_benchmark("validation").items[1].snr_db == -3.0  # a name under $FLOWSEP_BENCHMARKS
-    with pytest.raises(ManifestError, match="fixed set: count"):
+    with pytest.raises(UsageError, match="fixed set: count"):
         build(root, tmp_path / "other", kind="dcase2024-validation", count=5)
     write_clip(root / "lass_evaluation_real" / "rec1.wav", "noise", 0.0, 0, 2.0)
     (root / "lass_real_evaluation.csv").write_text("wav,query\nrec1.wav,birds singing\n")

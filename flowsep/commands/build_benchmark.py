@@ -1,13 +1,13 @@
 """``flowsep build-benchmark KIND SOURCE OUT ...``: build a fixed, seeded benchmark folder from a local dataset copy
-(see :mod:`flowsep.evaluation.builders` and ``eval/README.md``)."""
+(see :mod:`flowsep.evaluation.kinds` and ``eval/README.md``)."""
 
 from __future__ import annotations
 
 import argparse
 from dataclasses import fields
 
-from ..evaluation.builders import KINDS, BuildSpec
-from ..evaluation.builders import __doc__ as BUILDERS_DOC
+from ..evaluation.kinds import KINDS, BuildSpec
+from ..evaluation.kinds import __doc__ as KINDS_DOC
 from .options import positive_int
 
 
@@ -15,7 +15,7 @@ def register(subparsers):
     parser = subparsers.add_parser(
         "build-benchmark", help="build a fixed, seeded benchmark of mixtures from a local dataset copy",
         description="Build a fixed, seeded benchmark of mixtures.",
-        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=BUILDERS_DOC.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=KINDS_DOC.split("\n\n", 1)[1],
     )  # fmt: skip
     parser.add_argument("kind", choices=KINDS)
     parser.add_argument("source", help="the dataset's local root folder (a manifest for 'manifest')")
@@ -37,7 +37,7 @@ def register(subparsers):
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..evaluation.builders import build_benchmark
+    from ..evaluation.kinds import build_benchmark
 
     values = {field.name: getattr(args, field.name) for field in fields(BuildSpec)}
     spec = BuildSpec(**{key: tuple(value) if isinstance(value, list) else value for key, value in values.items()})

@@ -20,15 +20,15 @@ Modules:
   :func:`filter_split`, :class:`ManifestError`;
 * :mod:`~flowsep.data.readers`: local AudioCaps / Clotho / WavCaps / VGGSound / DCASE 2024 Task 9 copies
   -> records, :func:`build_manifest` (``python -m flowsep.data KIND ROOT OUT``);
-* :mod:`~flowsep.data.datasets`: :class:`ClipDataset` (manifest), :class:`ShardClipDataset` (WebDataset
-  shards), :func:`write_shards`;
-* :mod:`~flowsep.data.mixing`: :class:`MixtureDataset` (target + interferers sharing no class, SNR drawn
-  in [-15, 15] dB, reproducible per epoch and index), :func:`collate_batch`.
+* :mod:`~flowsep.data.datasets`: :class:`ClipDataset` (segments of a manifest's clips), :class:`MixtureDataset`
+  (target + interferers, SNR drawn in [-15, 15] dB, reproducible per epoch and index), :func:`collate_batch`;
+* :mod:`~flowsep.data.pairing`: :func:`compatible`, which clips may be mixed (no shared class), for training and
+  benchmark mixtures alike.
 """
 
-from .datasets import ClipDataset, ShardClipDataset, crop_or_pad, write_shards
+from .datasets import ClipDataset, MixtureDataset, collate_batch, crop_or_pad, load_segment
 from .manifest import ClipRecord, ManifestError, filter_split, read_manifest, write_manifest
-from .mixing import MixtureDataset, caption_keywords, collate_batch, compatible
+from .pairing import caption_keywords, compatible
 from .readers import READERS, build_manifest
 
 __all__ = [
@@ -37,14 +37,13 @@ __all__ = [
     "ClipRecord",
     "ManifestError",
     "MixtureDataset",
-    "ShardClipDataset",
     "build_manifest",
     "caption_keywords",
     "collate_batch",
     "compatible",
     "crop_or_pad",
     "filter_split",
+    "load_segment",
     "read_manifest",
     "write_manifest",
-    "write_shards",
 ]

@@ -1,34 +1,40 @@
-"""Clip datasets: fixed-length mono segments from a manifest (:class:`ClipDataset`) or from WebDataset tar
-shards (:class:`ShardClipDataset`, written by :func:`write_shards`).
+"""Training datasets: fixed-length clip segments (:class:`ClipDataset`) and the mixtures made of them on the
+fly (:class:`MixtureDataset`), as in FlowSep: a target clip plus interferers that share no sound class.
 
-Both yield dicts ``{"audio": (T,) float32, "id": str, "captions": list[str], "labels": list[str]}`` with
-``T = round(segment_seconds * sample_rate)``. Training segments are cropped at random from a seeded generator
-(shorter clips are zero-padded at the end); validation segments start at the clip's beginning. Unreadable
-files and silent segments are skipped with a warning (once per file) and counted in ``dataset.skipped``;
-the counts are per process, so with DataLoader workers each worker keeps its own.
+A :class:`ClipDataset` yields ``{"audio": (T,) float32, "id": str, "captions": list[str], "labels": list[str]}``
+with ``T = round(segment_seconds * sample_rate)``. Training segments are cropped at random from a seeded
+generator (shorter clips are zero-padded at the end); validation segments start at the clip's beginning.
+Unreadable files and silent segments are skipped with a warning (once per file) and counted in
+``dataset.skipped``; the counts are per process, so with DataLoader workers each worker keeps its own.
+
+Item ``i`` of epoch ``e`` of a :class:`MixtureDataset` draws everything (target crop, caption, interferers,
+SNR, loudness) from one generator seeded by ``(seed, e, i)``, ``seed`` being the clip dataset's, so it is the
+same mixture whatever the DataLoader worker or the number of workers; ``set_epoch`` gives every epoch new
+mixtures (validation datasets, built on a ``ClipDataset(train=False)``, keep the same mixtures every epoch).
+Which clips may be mixed is :func:`flowsep.data.pairing.compatible`.
 """
 
 from __future__ import annotations
 
-import io
-import json
 import os
 import warnings
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 
-import braceexpand
 import numpy as np
-import soundfile as sf
 import torch
-from torch.utils.data import Dataset, IterableDataset
+from torch.utils.data import Dataset
 
-from ..audio import load_audio
+from ..audio import load_audio, loudness_gain, rms, scale_to_snr
 from ..errors import AudioInputError
 from .manifest import ClipRecord, read_manifest
+from .pairing import compatible
 
-AUDIO_KEYS = ("flac", "wav", "ogg", "mp3")  # the audio entries of a shard sample
+SILENCE_PEAK = 1e-4  # a segment whose peak is not above this is silent
+
+
+class SilentSegmentError(AudioInputError):
+    """A clip whose segment is silent (its peak is not above the silence threshold)."""
 
 
 def crop_or_pad(wave: torch.Tensor, length: int, rng: np.random.Generator | None = None) -> torch.Tensor:
@@ -39,36 +45,29 @@ def crop_or_pad(wave: torch.Tensor, length: int, rng: np.random.Generator | None
     return wave[start : start + length]
 
 
-class _EpochMixin:
-    """``set_epoch`` through shared memory, so that persistent DataLoader workers see the new epoch too."""
+def load_segment(
+    path: str | os.PathLike,
+    sample_rate: int,
+    segment_samples: int | None,
+    rng: np.random.Generator | None = None,
+    silence_peak: float = SILENCE_PEAK,
+) -> torch.Tensor:
+    """The mono segment ``(T,)`` of an audio file at ``sample_rate``, cut by :func:`crop_or_pad` (whole when
+    ``segment_samples`` is None).
 
-    def _init_epoch(self):
-        self._epoch = torch.zeros((), dtype=torch.int64).share_memory_()
-
-    @property
-    def epoch(self) -> int:
-        return int(self._epoch)
-
-    def set_epoch(self, epoch: int):
-        """Select the epoch whose random crops (and mixtures) are drawn; call before iterating the loader."""
-        self._epoch.fill_(int(epoch))
-
-
-class _SkipCounter:
-    """Counts skipped clips by reason and warns once per clip."""
-
-    def _init_skips(self):
-        self.skipped: Counter[str] = Counter()
-        self._warned: set[str] = set()
-
-    def _skip(self, clip: str, reason: str, detail: str):
-        self.skipped[reason] += 1
-        if clip not in self._warned:
-            self._warned.add(clip)
-            warnings.warn(f"skipping {clip}: {detail} ({self.skipped[reason]} {reason} so far)", stacklevel=3)
+    Raises:
+        AudioInputError: the file is missing or unreadable.
+        SilentSegmentError: the segment's peak is not above ``silence_peak``.
+    """
+    wave = load_audio(path, target_sample_rate=sample_rate)  # (T,)
+    if segment_samples is not None:
+        wave = crop_or_pad(wave, segment_samples, rng)
+    if float(wave.abs().max()) <= silence_peak:
+        raise SilentSegmentError(f"{os.fspath(path)}: the segment is silent (peak <= {silence_peak})")
+    return wave
 
 
-class ClipDataset(_EpochMixin, _SkipCounter, Dataset):
+class ClipDataset(Dataset):
     """Fixed-length segments of the clips of a manifest.
 
     Args:
@@ -90,7 +89,7 @@ class ClipDataset(_EpochMixin, _SkipCounter, Dataset):
         train: bool = True,
         seed: int = 0,
         split: str | None = None,
-        silence_threshold: float = 1e-4,
+        silence_threshold: float = SILENCE_PEAK,
         max_retries: int = 20,
     ):
         if isinstance(records, (str, os.PathLike)):
@@ -102,11 +101,20 @@ class ClipDataset(_EpochMixin, _SkipCounter, Dataset):
         self.segment_samples = round(segment_seconds * sample_rate)
         self.train, self.seed = train, seed
         self.silence_threshold, self.max_retries = silence_threshold, max_retries
-        self._init_epoch()
-        self._init_skips()
+        self._epoch = torch.zeros((), dtype=torch.int64).share_memory_()  # seen by persistent workers too
+        self.skipped: Counter[str] = Counter()
+        self._warned: set[str] = set()
 
     def __len__(self) -> int:
         return len(self.records)
+
+    @property
+    def epoch(self) -> int:
+        return int(self._epoch)
+
+    def set_epoch(self, epoch: int):
+        """Select the epoch whose random crops (and mixtures) are drawn; call before iterating the loader."""
+        self._epoch.fill_(int(epoch))
 
     def rng(self, index: int) -> np.random.Generator:
         """The generator of item ``index`` in the current epoch (epoch 0 when not training)."""
@@ -114,17 +122,21 @@ class ClipDataset(_EpochMixin, _SkipCounter, Dataset):
 
     def load(self, index: int, rng: np.random.Generator | None = None) -> torch.Tensor | None:
         """The ``(T,)`` segment of clip ``index`` (cropped with ``rng``); None when unreadable or silent."""
-        record = self.records[index]
+        audio = self.records[index].audio
+        crop_rng = rng if self.train else None
         try:
-            wave = load_audio(record.audio, target_sample_rate=self.sample_rate)
+            return load_segment(
+                audio, self.sample_rate, self.segment_samples, crop_rng, self.silence_threshold
+            )
         except AudioInputError as error:
-            self._skip(record.audio, "unreadable", str(error))
+            reason = "silent" if isinstance(error, SilentSegmentError) else "unreadable"
+            self.skipped[reason] += 1
+            if audio not in self._warned:
+                self._warned.add(audio)
+                warnings.warn(
+                    f"skipping a clip: {error} ({self.skipped[reason]} {reason} so far)", stacklevel=2
+                )
             return None
-        wave = crop_or_pad(wave, self.segment_samples, rng if self.train else None)
-        if float(wave.abs().max()) <= self.silence_threshold:
-            self._skip(record.audio, "silent", "the segment is silent")
-            return None
-        return wave
 
     def segment(self, index: int, rng: np.random.Generator) -> tuple[int, torch.Tensor]:
         """The ``(T,)`` segment of clip ``index`` or, when it is unusable, of another clip drawn with ``rng``.
@@ -146,120 +158,103 @@ class ClipDataset(_EpochMixin, _SkipCounter, Dataset):
         return {"audio": wave, "id": record.id, "captions": record.captions, "labels": record.labels}
 
 
-def _expand(urls: str | Sequence[str | os.PathLike]) -> list[str]:
-    """A brace pattern (``shards/shard-{000000..000009}.tar``) or a list of shards -> a list of shards."""
-    return list(braceexpand.braceexpand(urls)) if isinstance(urls, str) else [str(url) for url in urls]
-
-
-class ShardClipDataset(_EpochMixin, _SkipCounter, IterableDataset):
-    """Fixed-length segments streamed from WebDataset tar shards (as written by :func:`write_shards`).
-
-    In training, the shard order is shuffled per epoch (identically on every rank, before the shards are
-    split by rank and by DataLoader worker), and clips pass a shuffle buffer; each (rank, worker) draws
-    its crops and shuffling from its own seed ``(seed, epoch, rank, worker)``.
+class MixtureDataset(Dataset):
+    """Target + interference mixtures made on the fly from a :class:`ClipDataset`.
 
     Args:
-        urls: a brace pattern or a list of shard paths/URLs.
-        sample_rate, segment_seconds, train, seed, silence_threshold: as :class:`ClipDataset`.
-        shuffle_buffer: clips held for shuffling in training.
+        clips: the clips (their ``sample_rate``, ``segment_seconds`` and ``train`` apply).
+        snr_range: the target-to-interference SNR in dB is drawn uniformly from this range.
+        num_interferers: how many interferers, or an inclusive ``(low, high)`` range to draw from. Several
+            interferers are brought to equal RMS before their sum is scaled to the drawn SNR.
+        mixture_lufs: bring the mixture to this loudness (or one drawn uniformly from a ``(low, high)``
+            range); the same gain is applied to the target and the interference.
+        max_draws: random candidates tried before scanning every clip for a compatible interferer.
+
+    Items are dicts: ``mixture``, ``target``, ``interference`` of shape ``(T,)`` with
+    ``mixture == target + interference`` exactly; ``caption`` (one of the target's captions), ``labels``,
+    ``snr_db`` (float), ``id`` (the target's) and ``interferer_ids``.
     """
 
     def __init__(
         self,
-        urls: str | Sequence[str | os.PathLike],
-        sample_rate: int = 16000,
-        segment_seconds: float = 10.24,
-        train: bool = True,
-        seed: int = 0,
-        shuffle_buffer: int = 1000,
-        silence_threshold: float = 1e-4,
+        clips: ClipDataset,
+        snr_range: tuple[float, float] = (-15.0, 15.0),
+        num_interferers: int | tuple[int, int] = 1,
+        mixture_lufs: float | tuple[float, float] | None = None,
+        max_draws: int = 100,
     ):
-        self.urls = _expand(urls)
-        self.sample_rate = sample_rate
-        self.segment_samples = round(segment_seconds * sample_rate)
-        self.train, self.seed, self.shuffle_buffer = train, seed, shuffle_buffer
-        self.silence_threshold = silence_threshold
-        self._init_epoch()
-        self._init_skips()
+        if len(clips) < 2:
+            raise AudioInputError("mixing needs at least two clips")
+        self.clips = clips
+        self.snr_range = snr_range
+        self.num_interferers = (
+            (num_interferers, num_interferers) if isinstance(num_interferers, int) else num_interferers
+        )
+        self.mixture_lufs, self.max_draws = mixture_lufs, max_draws
 
-    def _decode(self, sample: dict, rng: np.random.Generator) -> dict | None:
-        meta = json.loads(sample["json"])
-        name = f"{sample['__url__']}:{meta['id']}"
-        audio = next((value for key, value in sample.items() if key in AUDIO_KEYS), None)
-        try:
-            if audio is None:
-                raise AudioInputError("no audio in the sample")
-            data, rate = sf.read(io.BytesIO(audio), dtype="float32", always_2d=True)  # (T, C)
-            wave = load_audio(data.T, sample_rate=rate, target_sample_rate=self.sample_rate, name=name)
-        except (AudioInputError, sf.LibsndfileError, RuntimeError) as error:
-            self._skip(name, "unreadable", str(error))
-            return None
-        wave = crop_or_pad(wave, self.segment_samples, rng if self.train else None)
-        if float(wave.abs().max()) <= self.silence_threshold:
-            self._skip(name, "silent", "the segment is silent")
-            return None
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    @property
+    def epoch(self) -> int:
+        return self.clips.epoch
+
+    def set_epoch(self, epoch: int):
+        """Select the epoch's mixtures; call before iterating the DataLoader (persistent workers included)."""
+        self.clips.set_epoch(epoch)
+
+    def _candidates(self, rng: np.random.Generator) -> Iterator[int]:
+        yield from rng.integers(len(self), size=self.max_draws).tolist()
+        yield from rng.permutation(len(self)).tolist()
+
+    def _interferer(self, target: ClipRecord, rng: np.random.Generator) -> tuple[int, torch.Tensor]:
+        for index in self._candidates(rng):
+            if compatible(target, self.clips.records[index]):
+                wave = self.clips.load(index, rng)
+                if wave is not None:
+                    return index, wave
+        raise AudioInputError(f"no usable clip shares no label or caption keyword with {target.id!r}")
+
+    def __getitem__(self, index: int) -> dict:
+        rng = self.clips.rng(index)
+        # 1. the target segment (another clip when this one is unusable) and its caption
+        index, target = self.clips.segment(index, rng)  # (T,)
+        record = self.clips.records[index]
+        caption = record.captions[int(rng.integers(len(record.captions)))]
+        # 2. interferers sharing no class with the target, at equal RMS, summed and scaled to the SNR
+        count = int(rng.integers(self.num_interferers[0], self.num_interferers[1] + 1))
+        picks = [self._interferer(record, rng) for _ in range(count)]
+        interference = torch.stack([wave / rms(wave) for _, wave in picks]).sum(dim=0)  # (T,)
+        snr = float(rng.uniform(*self.snr_range))
+        interference = scale_to_snr(target, interference, snr)
+        # 3. one gain for both parts, bringing the mixture to the asked loudness
+        if self.mixture_lufs is not None:
+            lufs = self.mixture_lufs
+            lufs = float(rng.uniform(*lufs)) if isinstance(lufs, (tuple, list)) else float(lufs)
+            gain = loudness_gain(target + interference, self.clips.sample_rate, lufs)
+            target, interference = target * gain, interference * gain
         return {
-            "audio": wave,
-            "id": meta["id"],
-            "captions": meta["captions"],
-            "labels": meta.get("labels", []),
+            "mixture": target + interference,
+            "target": target,
+            "interference": interference,
+            "caption": caption,
+            "labels": record.labels,
+            "snr_db": snr,
+            "id": record.id,
+            "interferer_ids": [self.clips.records[i].id for i, _ in picks],
         }
 
-    def __iter__(self) -> Iterator[dict]:
-        import webdataset as wds
 
-        rank, _, worker, _ = wds.utils.pytorch_worker_info()
-        urls = list(self.urls)
-        if self.train:
-            np.random.default_rng([self.seed, self.epoch]).shuffle(urls)
-        rng = np.random.default_rng([self.seed, self.epoch if self.train else 0, rank, worker])
-        pipeline = wds.WebDataset(urls, shardshuffle=False, nodesplitter=wds.split_by_node, empty_check=False)
-        if self.train:
-            pipeline = pipeline.shuffle(self.shuffle_buffer, seed=int(rng.integers(2**31)))
-        for sample in pipeline:
-            item = self._decode(sample, rng)
-            if item is not None:
-                yield item
-
-
-def write_shards(
-    records: Sequence[ClipRecord] | str | os.PathLike,
-    out_dir: str | os.PathLike,
-    clips_per_shard: int = 1000,
-    sample_rate: int | None = None,
-) -> list[Path]:
-    """Pack a manifest's clips into ``out_dir/shard-000000.tar``, ... (WebDataset layout).
-
-    Each clip is stored as ``{key}.{flac|wav|...}`` (the file's bytes, or re-encoded as 16-bit FLAC at
-    ``sample_rate`` when given, which shrinks 44.1 kHz corpora) and ``{key}.json`` (the record without its
-    path). Keys are running numbers, since clip ids may hold dots. Missing or unreadable files are skipped
-    with one counted warning. Returns the shard paths.
-    """
-    import webdataset as wds
-
-    records = read_manifest(records) if isinstance(records, (str, os.PathLike)) else records
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    skipped, shards = [], []
-    pattern = str(out_dir / "shard-%06d.tar")
-    with wds.ShardWriter(pattern, maxcount=clips_per_shard, verbose=0, post=shards.append) as writer:
-        for number, record in enumerate(records):
-            meta = {key: value for key, value in record.to_dict().items() if key != "audio"}
-            try:
-                audio = Path(record.audio)
-                if sample_rate is None:
-                    extension, payload = audio.suffix.lstrip(".").lower(), audio.read_bytes()
-                else:
-                    buffer = io.BytesIO()
-                    wave = load_audio(audio, target_sample_rate=sample_rate).numpy()
-                    sf.write(buffer, wave, sample_rate, format="FLAC", subtype="PCM_16")
-                    extension, payload = "flac", buffer.getvalue()
-            except (OSError, AudioInputError):
-                skipped.append(record.audio)
-                continue
-            writer.write({"__key__": f"{number:09d}", extension: payload, "json": json.dumps(meta).encode()})
-    if skipped:
-        warnings.warn(
-            f"write_shards: skipped {len(skipped)} unreadable clip(s), first: {skipped[0]}", stacklevel=2
-        )
-    return [Path(shard) for shard in shards]
+def collate_batch(items: list[dict]) -> dict:
+    """Batch dataset items: tensors are stacked (``(T,) -> (B, T)``), numbers become ``(B,)`` tensors, other
+    values (captions, label lists, ids) become lists of length ``B``."""
+    batch = {}
+    for key in items[0]:
+        values = [item[key] for item in items]
+        if isinstance(values[0], torch.Tensor):
+            batch[key] = torch.stack(values)
+        elif isinstance(values[0], (int, float)) and not isinstance(values[0], bool):
+            batch[key] = torch.tensor(values)
+        else:
+            batch[key] = values
+    return batch

@@ -1,7 +1,7 @@
 """Turn a local copy of a public dataset into clip records (nothing is downloaded).
 
-Each ``read_<kind>(root, ...)`` walks ``root`` once for audio files (``.wav .flac .ogg .mp3``, restricted by
-``audio_glob``), matches them to the dataset's metadata by file name or stem, and returns one
+Each ``read_<kind>(root, ...)`` walks ``root`` once for audio files (:data:`~flowsep.audio.AUDIO_SUFFIXES`,
+restricted by ``audio_glob``), matches them to the dataset's metadata by file name or stem, and returns one
 :class:`~flowsep.data.manifest.ClipRecord` per recording. Clips whose audio is not found are skipped with
 one warning that counts them. :func:`build_manifest` writes the records as a manifest::
 

@@ -1,9 +1,10 @@
 """Evaluation: reproducible benchmark folders built from local dataset copies, and ``flowsep evaluate`` runs.
 
 * :mod:`~flowsep.evaluation.benchmark`: the benchmark folder format, :func:`read_benchmark`;
-* :mod:`~flowsep.evaluation.builders`: :func:`build_benchmark` (``python -m flowsep.evaluation.build``);
+* :mod:`~flowsep.evaluation.kinds`: the benchmark kinds (the paper's sets) and :func:`build_benchmark`
+  (``flowsep build-benchmark``; :mod:`~flowsep.evaluation.build` is its ``python -m`` alias);
 * :mod:`~flowsep.evaluation.mixing`, :mod:`~flowsep.evaluation.planning`, :mod:`~flowsep.evaluation.sources`:
-  how mixtures are levelled, chosen and read;
+  how benchmark mixtures are levelled, chosen and read;
 * :mod:`~flowsep.evaluation.runner`, :mod:`~flowsep.evaluation.scoring`, :mod:`~flowsep.evaluation.report`:
   separating a benchmark (resumable, across processes), scoring it, and writing tables and figures.
 """
@@ -16,7 +17,7 @@ from .benchmark import (
     read_benchmark,
     resolve_benchmark,
 )
-from .builders import KINDS, BuildSpec, build_benchmark
+from .kinds import KINDS, BuildSpec, build_benchmark
 from .mixing import ClipLoader, Levels, MixturePlan, mix
 from .planning import random_plans
 

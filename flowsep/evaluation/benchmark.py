@@ -1,6 +1,6 @@
 """Benchmark folders: a fixed set of mixtures, their reference sources, and the manifest that lists them.
 
-Layout of a built benchmark (see :mod:`flowsep.evaluation.build`)::
+Layout of a built benchmark (see :mod:`flowsep.evaluation.kinds`)::
 
     OUT/
       benchmark.json         how it was built: kind, source, seed, levels, sample rate, segment length
@@ -35,6 +35,7 @@ import torch
 
 from ..audio import save_audio
 from ..data.manifest import ClipRecord, ManifestError, read_manifest, write_manifest
+from ..errors import OutputPathError
 
 MANIFEST_NAME = "manifest.jsonl"
 INFO_NAME = "benchmark.json"
@@ -99,7 +100,7 @@ def resolve_benchmark(spec: str | os.PathLike) -> Path:
     if not path.is_file():
         raise ManifestError(
             f"benchmark not found: {spec} (expected a built benchmark folder holding {MANIFEST_NAME}, a manifest "
-            f"file, or a folder name under $FLOWSEP_BENCHMARKS); build one with python -m flowsep.evaluation.build"
+            f"file, or a folder name under $FLOWSEP_BENCHMARKS); build one with flowsep build-benchmark"
         )
     return path
 
@@ -150,7 +151,7 @@ class BenchmarkWriter:
         self.folder, self.info, self.sample_rate = Path(folder), info, sample_rate
         if (self.folder / MANIFEST_NAME).exists():
             if not force:
-                raise ManifestError(f"{self.folder} already holds a benchmark: pass --force to rebuild it")
+                raise OutputPathError(f"{self.folder} already holds a benchmark: pass --force to rebuild it")
             for name in (MANIFEST_NAME, INFO_NAME):
                 (self.folder / name).unlink(missing_ok=True)
             for part in PARTS:

@@ -1,8 +1,9 @@
-"""Mixing two clips into a benchmark item: fixed-length segments, levels (an SNR, or a loudness per source), and a
-peak limit that scales all parts together (so it keeps the SNR).
+"""Mixing two clips into a benchmark item: fixed-length segments, levels (an SNR, or a loudness per source), and
+a peak limit that scales all parts together (so it keeps the SNR). Training mixtures are made on the fly by
+:class:`flowsep.data.MixtureDataset` instead.
 
 Segments are cut deterministically: the first ``segment_seconds`` of a clip, zero-padded at the end when shorter
-(:func:`flowsep.data.datasets.crop_or_pad` without a generator). Powers, SNRs and loudness are measured on these
+(:func:`flowsep.data.load_segment` without a generator). Powers, SNRs and loudness are measured on these
 segments, padding included, as they are written.
 """
 
@@ -15,14 +16,13 @@ from functools import lru_cache
 
 import torch
 
-from ..audio import load_audio, normalize_loudness, scale_to_snr, snr_db
-from ..data.datasets import crop_or_pad
+from ..audio import normalize_loudness, scale_to_snr, snr_db
+from ..data.datasets import load_segment
 from ..data.manifest import ClipRecord
 from ..errors import AudioInputError
 from .benchmark import quantize_pcm16
 
 PEAK_LIMIT = 0.9  # as in the DCASE 2024 Task 9 evaluator: a louder mixture is scaled down with its parts
-MIN_PEAK = 1e-4  # a segment whose peak is not above this is silent (ClipDataset's threshold)
 
 
 @dataclass(frozen=True)
@@ -66,14 +66,9 @@ class ClipLoader:
 
     def _read_uncached(self, path: str) -> torch.Tensor | AudioInputError:
         try:
-            wave = load_audio(path, target_sample_rate=self.sample_rate)  # (T,)
+            return load_segment(path, self.sample_rate, self.segment_samples)  # (T,)
         except AudioInputError as error:
             return error
-        if self.segment_samples is not None:
-            wave = crop_or_pad(wave, self.segment_samples)
-        if float(wave.abs().max()) <= MIN_PEAK:
-            return AudioInputError(f"{path}: the segment is silent (peak <= {MIN_PEAK})")
-        return wave
 
     def segment(self, record: ClipRecord) -> torch.Tensor | None:
         """The clip's segment ``(T,)``, or ``None`` when it is unreadable or silent."""

@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from ..data.manifest import ClipRecord
-from ..data.mixing import compatible
+from ..data.pairing import compatible
 from ..errors import AudioInputError
 from .mixing import ClipLoader, Levels, MixturePlan
 

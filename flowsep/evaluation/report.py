@@ -26,14 +26,14 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..audio import load_audio
-from ..metrics import summarize
-from ..spectrogram import MelConfig
 from ..figures import write_example
+from ..metrics import ITEM_COLUMNS, summarize
+from ..spectrogram import MelConfig
 from .benchmark import Benchmark
 from .runner import Job, RunFolder, System
 from .scoring import SetScorer
 
-ITEM_METRICS = ("si_sdr", "si_sdri", "sdr", "sdri", "clap_score", "clap_score_a")
+ITEM_METRICS = tuple(column for columns in ITEM_COLUMNS.values() for column in columns)
 LABELS = {
     "fad": "FAD ↓", "clap_score": "CLAPScore ↑", "clap_score_a": "CLAPScore_A ↑", "si_sdr": "SI-SDR ↑",
     "si_sdri": "SI-SDRi ↑", "sdr": "SDR ↑", "sdri": "SDRi ↑", "seconds_per_item": "time / item (s) ↓",

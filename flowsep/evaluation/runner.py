@@ -29,7 +29,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..audio import load_audio, read_audio_file, save_audio
-from ..errors import RecipeError
+from ..errors import UsageError
 from .benchmark import Benchmark, BenchmarkItem
 from .scoring import ItemScorer
 
@@ -85,7 +85,7 @@ class RunFolder:
             }
             if changed:
                 detail = ", ".join(f"{key}: {old!r} -> {new!r}" for key, (old, new) in changed.items())
-                raise RecipeError(
+                raise UsageError(
                     f"{self.root} holds results of other settings ({detail}): choose another output folder"
                 )
 

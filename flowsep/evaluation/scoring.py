@@ -24,11 +24,17 @@ import numpy as np
 import torch
 
 from ..audio import load_audio
-from ..errors import RecipeError
-from ..metrics import DEFAULT_CLAP_CHECKPOINT, CLAPScorer, FrechetAudioDistance, evaluate_separation
+from ..errors import UsageError
+from ..metrics import (
+    DEFAULT_CLAP_CHECKPOINT,
+    ITEM_COLUMNS,
+    METRICS,
+    CLAPScorer,
+    FrechetAudioDistance,
+    evaluate_separation,
+)
 from .benchmark import Benchmark, BenchmarkItem
 
-METRICS = ("sisdr", "clap", "fad")
 NEEDS_REFERENCE = ("sisdr", "fad")
 
 
@@ -37,7 +43,7 @@ class MetricSettings:
     """Which metrics, with which weights.
 
     Args:
-        metrics: names among :data:`METRICS`.
+        metrics: names among :data:`flowsep.metrics.METRICS`.
         clap_checkpoint: the CLAP model (hub id or ``save_pretrained`` folder) of CLAPScore and CLAPScore_A.
         fad_backbone: the FAD embedding network (``vggish``, ``pann``, ``clap``, ``encodec``).
         fad_ckpt_dir: the folder holding the FAD backbone's weights (default: torch-hub's).
@@ -53,14 +59,14 @@ class MetricSettings:
     def __post_init__(self):
         unknown = set(self.metrics) - set(METRICS)
         if unknown or not self.metrics:
-            raise RecipeError(f"unknown metrics {sorted(unknown)}: choose among {', '.join(METRICS)}")
+            raise UsageError(f"unknown metrics {sorted(unknown)}: choose among {', '.join(METRICS)}")
 
     def check(self, benchmarks: Sequence[Benchmark]):
         """Refuse metrics that need references on a benchmark without them (released DCASE evaluation sets)."""
         for benchmark in benchmarks:
             needing = [name for name in NEEDS_REFERENCE if name in self.metrics]
             if needing and not benchmark.has_references:
-                raise RecipeError(
+                raise UsageError(
                     f"benchmark {benchmark.name!r} has items without a reference source: {', '.join(needing)} "
                     f"cannot be computed on it (use --metrics clap, which gives CLAPScore)"
                 )
@@ -77,10 +83,8 @@ class ItemScorer:
 
     def columns(self, item: BenchmarkItem) -> list[str]:
         """The columns :meth:`score` fills for ``item``."""
-        columns = ["si_sdr", "si_sdri", "sdr", "sdri"] if "sisdr" in self.settings.metrics else []
-        if self.clap is not None:
-            columns += ["clap_score"] + (["clap_score_a"] if item.reference is not None else [])
-        return columns
+        columns = [column for name in self.settings.metrics for column in ITEM_COLUMNS[name]]
+        return columns if item.reference is not None else [c for c in columns if c != "clap_score_a"]
 
     def score(self, estimate: torch.Tensor, sample_rate: int, item: BenchmarkItem) -> dict[str, float]:
         """Metrics of an estimate ``(T,)`` of ``item``'s reference, at ``sample_rate``."""

@@ -3,6 +3,7 @@
 Each works alone; heavy dependencies (transformers' CLAP, the frechet-audio-distance package) load on first use.
 """
 
+from ..choices import METRICS
 from .clap import DEFAULT_CLAP_CHECKPOINT, CLAPResult, CLAPScorer
 from .fad import (
     FADResult,
@@ -24,8 +25,16 @@ from .separation import (
 )
 from .summary import Summary, summarize
 
+ITEM_COLUMNS = {  # the per-item columns each metric of an evaluation run (one of METRICS) fills
+    "sisdr": ("si_sdr", "si_sdri", "sdr", "sdri"),
+    "clap": ("clap_score", "clap_score_a"),  # against the query, and against the reference
+    "fad": (),  # one value per set of estimates
+}
+
 __all__ = [
     "DEFAULT_CLAP_CHECKPOINT",
+    "ITEM_COLUMNS",
+    "METRICS",
     "SDR_CEILING_DB",
     "SILENCE_POWER",
     "CLAPResult",

@@ -19,10 +19,9 @@ import torch
 import torch.nn.functional as F
 
 from ..audio import AudioSource, load_audio
+from ..choices import DEFAULT_CLAP_CHECKPOINT
 from ..errors import AudioInputError, CheckpointError, QueryError
 from .summary import Summary, summarize
-
-DEFAULT_CLAP_CHECKPOINT = "laion/clap-htsat-unfused"
 
 
 @dataclass

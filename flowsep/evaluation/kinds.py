@@ -1,5 +1,5 @@
-"""Building a benchmark folder (see :mod:`flowsep.evaluation.benchmark`) from a local dataset copy, reproducibly;
-the command line is :mod:`flowsep.evaluation.build`.
+"""The kinds of benchmark and how each is built into a benchmark folder (see :mod:`flowsep.evaluation.benchmark`)
+from a local dataset copy, reproducibly; the command line is ``flowsep build-benchmark``.
 
 =========================  =============================================  ==========================================
 kind                       SOURCE                                         default mixtures (the paper's)
@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 from .. import __version__
 from ..data.manifest import ClipRecord, ManifestError, filter_split, read_manifest
 from ..data.readers import read_audiocaps, read_vggsound
+from ..errors import UsageError
 from .benchmark import BenchmarkWriter, quantize_pcm16
 from .mixing import ClipLoader, MixturePlan, mix
 from .planning import random_plans
@@ -106,7 +107,7 @@ def _random_plans(spec: BuildSpec, loader: ClipLoader, info: dict) -> tuple[Iter
         snr, loudness = kind.snr, kind.loudness
     count, pool = spec.count or kind.count, spec.pool or kind.pool
     if count is None or (snr is None) == (loudness is None):
-        raise ManifestError(f"{spec.kind}: give --count and one of --snr LO HI or --loudness LO HI")
+        raise UsageError(f"{spec.kind}: give --count and one of --snr LO HI or --loudness LO HI")
     records, split = kind.read(spec.source), spec.split or kind.split
     records = filter_split(records, split) if split else records
     records = keep_listed(records, spec.clip_list) if spec.clip_list else records
@@ -118,7 +119,7 @@ def _random_plans(spec: BuildSpec, loader: ClipLoader, info: dict) -> tuple[Iter
 def build_benchmark(spec: BuildSpec) -> Path:
     """Build the benchmark ``spec`` describes; returns its manifest. Building twice gives identical files."""
     if spec.kind not in KINDS:
-        raise ManifestError(f"unknown benchmark kind {spec.kind!r}; expected one of {', '.join(KINDS)}")
+        raise UsageError(f"unknown benchmark kind {spec.kind!r}; expected one of {', '.join(KINDS)}")
     if not Path(spec.source).exists():
         raise ManifestError(f"dataset source not found: {spec.source}")
     released = spec.kind in RELEASED_KINDS
@@ -126,7 +127,7 @@ def build_benchmark(spec: BuildSpec) -> Path:
                    "split": spec.split, "clip_list": spec.clip_list}  # fmt: skip
     given = [name for name, value in random_only.items() if value is not None]
     if spec.kind not in RANDOM_KINDS and given:
-        raise ManifestError(
+        raise UsageError(
             f"{spec.kind} is a fixed set: {', '.join(given)} apply to {', '.join(RANDOM_KINDS)} only"
         )
     segment = spec.segment_seconds if spec.segment_seconds is not None or released else 10.0
