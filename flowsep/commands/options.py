@@ -119,9 +119,14 @@ def check_model_options(args: argparse.Namespace):
 
 def prepare_pipeline(args: argparse.Namespace):
     """Load the model named by ``args`` with its solver settings."""
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
     from ..loading import load_pipeline
     from ..schedulers import make_scheduler
 
+    diffusers_logging.disable_progress_bar()  # no "Loading pipeline components" bars: one line per output
+    transformers_logging.disable_progress_bar()
     pipe = load_pipeline(args.model, args.device, args.dtype)
     pipe.scheduler = make_scheduler(args.solver, args.shift, dict(pipe.scheduler.config))
     return pipe

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import torch
 from diffusers import AutoencoderKL, DiffusionPipeline
@@ -21,11 +20,12 @@ from ..errors import AudioInputError, CheckpointError, QueryError, UsageError
 from ..flow import source_sample
 from ..models.text_encoder import check_queries, encode_text, load_text_encoder
 from ..models.transformer_flowsep import FlowSepTransformer
+from ..models.unet_flowsep import FlowSepUNet
+from ..models.vocoder import BigVGANVocoder
 from .pipeline_output import FlowSepPipelineOutput
 
-if TYPE_CHECKING:  # annotations only: a model without a vocoder (or UNet) never imports bigvgan (or the UNet)
-    from ..models.unet_flowsep import FlowSepUNet
-    from ..models.vocoder import BigVGANVocoder
+# The component modules are imported here on purpose: diffusers resolves these annotations, and it loads a
+# component only from a module that is already imported.
 
 OUTPUT_TYPES = ("np", "pt", "latent", "mel")
 OUTPUT_FORMATS = ("model", "input")
@@ -372,7 +372,13 @@ class FlowSepPipeline(DiffusionPipeline):
         outputs = [plans[owner].adders() for owner in owners]
         vocode = decoder == "vocoder" and output_type in ("np", "pt")
         with self.progress_bar(total=len(batches) * self._num_timesteps) as progress_bar:
-            for batch in batches:
+            for number, batch in enumerate(batches, start=1):
+                first, last = (
+                    (number - 1) * window_batch_size + 1,
+                    (number - 1) * window_batch_size + len(batch),
+                )
+                span = f"window {first}" if first == last else f"windows {first}-{last}"
+                progress_bar.set_description(f"separating: {span}/{len(jobs)}, steps")
                 items = [item for item, _ in batch]
                 windows = torch.stack([plans[owners[i]].window_of(levelled[owners[i]], w) for i, w in batch])
                 mixture_latents, _ = codec.encode(windows, device)  # (W, C, T, F)
