@@ -1,5 +1,5 @@
-"""The trainable components. Each is imported on first use (PEP 562): loading a model without a vocoder never
-imports bigvgan (and librosa through it), and ``import flowsep.models.text_encoder`` stays light."""
+"""The trainable components, each imported on first use (PEP 562), so that importing one component module does not
+import the others. (The pipeline module imports all of them: diffusers needs them imported to load a folder.)"""
 
 _LAZY = {
     "BigVGANVocoder": ".vocoder",
