@@ -91,9 +91,13 @@ def _find_files(root: Path, pattern: str) -> list[Path]:
     return sorted(path for path in root.rglob(pattern) if path.is_file())
 
 
-def _read_csv(path: Path) -> list[dict[str, str]]:
+def read_csv_rows(path: Path) -> list[dict[str, str]]:
+    """The rows of a metadata CSV with a header, keys and values stripped (a missing value reads as ``""``)."""
     with open(path, newline="", encoding="utf-8-sig") as handle:
-        return list(csv.DictReader(handle))
+        return [
+            {key.strip(): (value or "").strip() for key, value in row.items() if key}
+            for row in csv.DictReader(handle)
+        ]
 
 
 def _json_data(path: Path) -> list | None:
@@ -121,7 +125,7 @@ def read_audiocaps(root: str | os.PathLike, audio_glob: str = "**/*") -> list[Cl
     for csv_name, split in (("train.csv", "train"), ("val.csv", "valid"), ("test.csv", "test")):
         clips: dict[str, dict] = {}
         for path in _find_files(root, csv_name):
-            for row in _read_csv(path):
+            for row in read_csv_rows(path):
                 clip = clips.setdefault(row["youtube_id"], {"row": row, "captions": [], "ids": []})
                 clip["captions"].append(row["caption"].strip())
                 clip["ids"].append(row["audiocap_id"])
@@ -155,7 +159,7 @@ def _clotho_records(root: Path, index: AudioIndex, missing: _Missing) -> list[Cl
     records = []
     for csv_split, split in CLOTHO_SPLITS.items():
         for path in _find_files(root, f"clotho_captions_{csv_split}.csv"):
-            for row in _read_csv(path):
+            for row in read_csv_rows(path):
                 audio = index.find(row["file_name"], hint=csv_split)
                 if missing.check(audio, row["file_name"]):
                     records.append(
@@ -248,7 +252,7 @@ def _fsd50k_captions(root: Path) -> dict[str, list[str]]:
     for path in _find_files(root, "*fsd50k*.json"):
         rows += _json_data(path) or []
     for path in _find_files(root, "*fsd50k*.csv"):
-        rows += _read_csv(path)
+        rows += read_csv_rows(path)
     for row in rows:
         name = next((str(row[key]) for key in ("wav", "file_name", "fname") if row.get(key)), None)
         if name is None:
@@ -269,7 +273,7 @@ def read_dcase2024_task9(root: str | os.PathLike, audio_glob: str = "**/*") -> l
             )
     sources: dict[str, list[str]] = defaultdict(list)
     for path in _find_files(root, "lass_synthetic_validation.csv"):
-        for row in _read_csv(path):
+        for row in read_csv_rows(path):
             sources[row["source"]].append(row["caption"].strip())
     for source, captions in sources.items():
         audio = index.find(f"{source}.wav", source, hint="lass_validation")

@@ -19,13 +19,12 @@ root; audio files are found by name with :class:`flowsep.data.readers.AudioIndex
 
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Iterable
 from pathlib import Path
 
 from ..data.manifest import ClipRecord, ManifestError
-from ..data.readers import AudioIndex
+from ..data.readers import AudioIndex, read_csv_rows
 from .mixing import Levels, MixturePlan
 
 DCASE_CSVS = {
@@ -51,14 +50,6 @@ def find_metadata(root: str | os.PathLike, name: str) -> Path:
     return found[0]
 
 
-def _rows(path: Path) -> list[dict[str, str]]:
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        return [
-            {key.strip(): (value or "").strip() for key, value in row.items() if key}
-            for row in csv.DictReader(handle)
-        ]
-
-
 def _column(row: dict[str, str], names: Iterable[str], path: Path) -> str:
     for name in names:
         if row.get(name):
@@ -77,7 +68,7 @@ def read_esc50(root: str | os.PathLike) -> list[ClipRecord]:
     """ESC-50's 2,000 clips, in ``esc50.csv``'s order, labelled by category."""
     meta = find_metadata(root, "esc50.csv")
     index, records, missing = AudioIndex(root), [], []
-    rows = _rows(meta)
+    rows = read_csv_rows(meta)
     for row in rows:
         audio = index.find(row["filename"], hint="audio")
         if audio is None:
@@ -99,7 +90,7 @@ def dcase_plans(root: str | os.PathLike, csv_path: str | os.PathLike | None = No
     """One plan per row of a validation-style DCASE 2024 Task 9 CSV (``source, noise, snr, caption``)."""
     path = Path(csv_path) if csv_path is not None else find_metadata(root, DCASE_CSVS["validation"])
     index, plans, missing = AudioIndex(root), [], []
-    rows = _rows(path)
+    rows = read_csv_rows(path)
     for row in rows:
         names = {key: _column(row, [key], path) for key in ("source", "noise")}
         found = {
@@ -127,7 +118,7 @@ def dcase_released(
     records whose caption is the query."""
     path = Path(csv_path) if csv_path is not None else find_metadata(root, DCASE_CSVS[which])
     index, records, missing = AudioIndex(root), [], []
-    rows = _rows(path)
+    rows = read_csv_rows(path)
     for row in rows:
         name = _column(row, ("wav", "file_name", "fname"), path)
         audio = index.find(name, Path(name).stem, hint=DCASE_AUDIO_HINTS[which])
