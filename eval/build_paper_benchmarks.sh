@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the FlowSep paper's benchmarks from local dataset copies (see eval/README.md for the layouts).
 #
-#   eval/benchmarks/build_paper_benchmarks.sh RAW [OUT=data/benchmarks] [build options, e.g. --force]
+#   eval/build_paper_benchmarks.sh RAW [OUT=data/benchmarks] [build options, e.g. --force]
 #
 # Reads RAW/audiocaps, RAW/vggsound, RAW/ESC-50 and RAW/dcase2024 where present (missing ones are skipped).
 # Same copies, same seed: identical benchmark folders, byte for byte.
