@@ -26,7 +26,8 @@ class OracleVelocity(torch.nn.Module):
 
     def forward(self, x, mixture, timestep, encoder_hidden_states, encoder_attention_mask, text_dropout_mask):
         sigma = (timestep / 1000.0).view(-1, 1, 1, 1)
-        self.inputs = {"x": x, "mixture": mixture, "sigma": sigma.flatten(), "drop": text_dropout_mask}
+        self.inputs = {"x": x, "mixture": mixture, "sigma": sigma.flatten(), "drop": text_dropout_mask,
+                       "states": encoder_hidden_states, "mask": encoder_attention_mask}  # fmt: skip
         return type("Out", (), {"sample": self.sign * (x - self.x0) / sigma})()
 
 
@@ -88,6 +89,24 @@ def test_logit_normal_noise_levels_have_the_stated_median_and_spread():
         sample_sigmas(4, "cosine")
 
 
+def test_noise_levels_are_reproducible_from_the_seed_with_the_stated_defaults():
+    """Defaults: uniform; logit-normal with mean 0 and std 1 (SD3's)."""
+    uniform = torch.rand(8, generator=torch.Generator().manual_seed(3)).clamp(1e-5, 1.0)
+    torch.testing.assert_close(sample_sigmas(8, generator=torch.Generator().manual_seed(3)), uniform)
+    expected = torch.sigmoid(torch.randn(8, generator=torch.Generator().manual_seed(3)))
+    torch.testing.assert_close(sample_sigmas(8, "logit_normal", torch.Generator().manual_seed(3)), expected)
+    expected = torch.sigmoid(1.0 + 0.5 * torch.randn(8, generator=torch.Generator().manual_seed(3)))
+    got = sample_sigmas(8, "logit_normal", torch.Generator().manual_seed(3), logit_mean=1.0, logit_std=0.5)
+    torch.testing.assert_close(got, expected)
+
+
+def test_path_keeps_a_half_precision_dtype():
+    x0, x1 = torch.ones(2, 3, dtype=torch.bfloat16), torch.zeros(2, 3, dtype=torch.bfloat16)
+    out = interpolate(x0, x1, torch.tensor([0.25, 0.5]))
+    assert out.dtype == torch.bfloat16
+    torch.testing.assert_close(out.float(), torch.tensor([[0.75] * 3, [0.5] * 3]))
+
+
 def test_tiny_noise_levels_are_clamped_to_the_floor():
     sigma = sample_sigmas(50_000, "logit_normal", torch.Generator().manual_seed(0), logit_mean=-12.0)
     assert sigma.min().item() == pytest.approx(1e-5)
@@ -142,6 +161,48 @@ def test_objective_noise_levels_and_timesteps_match():
     torch.testing.assert_close(out.prediction, model.forward(
         model.inputs["x"], None, out.sigma * 1000, None, None, None
     ).sample)  # fmt: skip
+
+
+def test_objective_draws_noise_levels_and_dropout_from_its_generator_in_order():
+    """A step is reproducible from its seed: noise, then noise levels, then the dropout draw, all from it."""
+    x0 = latents(1)
+    states, mask = torch.randn(SHAPE[0], 3, 32), torch.ones(SHAPE[0], 3, dtype=torch.long)
+    model = OracleVelocity(x0)
+    objective = FlowMatchingObjective("logit_normal", logit_mean=0.5, logit_std=2.0, text_dropout=0.4)
+    out = objective(model, x0, latents(2), states, mask, generator=torch.Generator().manual_seed(5))
+    reference = torch.Generator().manual_seed(5)
+    noise = torch.randn(SHAPE, generator=reference)
+    sigma = torch.sigmoid(0.5 + 2.0 * torch.randn(SHAPE[0], generator=reference)).clamp(1e-5, 1.0)
+    drop = torch.rand(SHAPE[0], generator=reference) < 0.4
+    torch.testing.assert_close(out.sigma, sigma)
+    assert torch.equal(model.inputs["drop"], drop)
+    torch.testing.assert_close(start_of_path(model), noise, rtol=1e-3, atol=1e-3)
+    assert model.inputs["states"] is states
+    assert model.inputs["mask"] is mask
+
+
+def test_objective_defaults_are_uniform_levels_and_unit_source_noise():
+    model = OracleVelocity(latents(1))
+    run_objective(model, FlowMatchingObjective(source="mixture"), seed=4)
+    assert abs((start_of_path(model) - latents(2)).std().item() - 1.0) < 0.02
+    out = run_objective(OracleVelocity(latents(1)), FlowMatchingObjective(), seed=4)
+    reference = torch.Generator().manual_seed(4)
+    torch.randn(SHAPE, generator=reference)
+    torch.testing.assert_close(out.sigma, torch.rand(SHAPE[0], generator=reference))
+    out = run_objective(OracleVelocity(latents(1)), FlowMatchingObjective("logit_normal"), seed=4)
+    reference = torch.Generator().manual_seed(4)
+    torch.randn(SHAPE, generator=reference)
+    torch.testing.assert_close(out.sigma, torch.sigmoid(torch.randn(SHAPE[0], generator=reference)))
+
+
+def test_objective_keeps_half_precision_latents():
+    x0 = latents(1).bfloat16()
+    model = OracleVelocity(x0)
+    states, mask = torch.zeros(SHAPE[0], 3, 32), torch.ones(SHAPE[0], 3, dtype=torch.long)
+    FlowMatchingObjective()(
+        model, x0, latents(2).bfloat16(), states, mask, generator=torch.Generator().manual_seed(0)
+    )
+    assert model.inputs["x"].dtype == torch.bfloat16
 
 
 @pytest.mark.parametrize("p", [0.1, 0.3])

@@ -119,3 +119,31 @@ def test_vocoder_output_is_brought_back_to_the_input_level():
 def test_pipeline_refuses_a_bad_sample_rate(known_pipe, rate):
     with pytest.raises(AudioInputError, match="sample_rate must be a positive integer"):
         known_pipe("a dog barking", np.zeros(1000, np.float32), sample_rate=rate, num_inference_steps=1)
+
+
+@pytest.mark.parametrize("amplitude", [0.002, 0.8])
+def test_input_format_returns_the_users_rate_channels_and_level(pass_through_pipe, amplitude):
+    """``output_format="input"``: a stereo 32 kHz mixture comes back at 32 kHz in stereo, sample for sample."""
+    samples = 2 * 32000 + 77
+    left, right = sine(440, amplitude, samples, 32000), sine(3000, amplitude / 2, samples, 32000)
+    stereo = np.stack([left, right])
+    out = pass_through_pipe(
+        "a dog barking", stereo, sample_rate=32000, num_inference_steps=1, output_format="input",
+        return_residual=True,
+    )  # fmt: skip
+    assert out.sample_rate == 32000
+    assert out.audios.shape == (1, 2, samples)
+    assert np.abs(out.audios[0] - stereo).max() < 1e-5 * amplitude / 0.002
+    assert np.abs(out.residuals[0]).max() < 1e-5 * amplitude / 0.002
+
+
+def test_input_format_vocoder_output_is_resampled_at_the_input_level():
+    pipe = make_tiny_pipeline(seed=0)
+    pipe.vocoder.forward = lambda mel: torch.full((mel.shape[0], mel.shape[-1] * 160), 0.1)
+    mixture = np.stack([sine(440, 0.04, 48000, 48000), sine(440, 0.0, 48000, 48000)])  # mono down-mix: 0.02
+    out = pipe(
+        "a dog barking", mixture, sample_rate=48000, num_inference_steps=1, decoder="vocoder",
+        output_format="input",
+    )  # fmt: skip
+    assert out.audios.shape == (1, 2, 48000)
+    np.testing.assert_allclose(out.audios[0, :, 1000:-1000], 0.02 / math.sqrt(2), rtol=1e-3)

@@ -13,6 +13,7 @@ import torch
 
 from flowsep.audio import (
     load_audio,
+    loudness_gain,
     loudness_lufs,
     normalize_loudness,
     normalize_mixture,
@@ -21,7 +22,15 @@ from flowsep.audio import (
     snr_db,
 )
 from flowsep.codec import AudioCodec
-from flowsep.decoding import decode_target, mask_decode, mel_mask, mel_to_linear_weights
+from flowsep.decoding import (
+    apply_mel_mask,
+    decode_target,
+    input_rate_weights,
+    mask_decode,
+    mel_mask,
+    mel_to_linear_weights,
+    mixture_mel_mask,
+)
 from flowsep.errors import AudioInputError
 from flowsep.metrics import evaluate_separation, sdr, sdr_improvement, si_sdr, si_sdr_improvement
 from flowsep.spectrogram import MelConfig, log_mel_spectrogram, mel_basis
@@ -222,6 +231,19 @@ def test_loudness_of_a_sine_follows_bs1770():
     assert loudness_lufs(np.zeros(rate), rate) == -math.inf
 
 
+def test_loudness_of_tensors_short_clips_and_silence():
+    rate = 48000
+    sine = np.sin(2 * np.pi * 997 * np.arange(rate) / rate)
+    tensor = torch.from_numpy(sine).requires_grad_()
+    assert loudness_lufs(tensor, rate) == pytest.approx(loudness_lufs(sine, rate), abs=1e-9)
+    assert loudness_lufs(sine[None, :], rate) == pytest.approx(loudness_lufs(sine, rate), abs=1e-9)
+    assert loudness_lufs(sine.astype(np.float32), rate) == pytest.approx(loudness_lufs(sine, rate), abs=1e-4)
+    # 0.2 s of sine is padded with silence to one 0.4 s gating block: half the power, 3.01 dB less
+    assert loudness_lufs(sine[: rate // 5], rate) == pytest.approx(-3.01 - 3.01, abs=0.1)
+    assert loudness_gain(np.zeros(rate), rate, -23.0) == 1.0
+    assert loudness_gain(0.1 * sine, rate, -13.0) == pytest.approx(10 ** ((-13.0 + 23.01) / 20), rel=0.01)
+
+
 def test_loudness_normalisation_reaches_the_target():
     rate = 48000
     wave = torch.from_numpy(0.3 * np.sin(2 * np.pi * 997 * np.arange(5 * rate) / rate))
@@ -280,6 +302,9 @@ def test_si_sdr_improvement_of_a_known_estimate_is_plus_20_db():
     assert sdr(estimate, reference).min().item() == pytest.approx(20.14, abs=0.05)
     assert sdr(mixture, reference).max().item() == pytest.approx(0.28, abs=0.05)
     assert sdr_improvement(estimate, reference, mixture).min().item() == pytest.approx(19.86, abs=0.05)
+    # a one-tap distortion filter is a gain, so SDR equals SI-SDR
+    one_tap = sdr_improvement(estimate, reference, mixture, filter_length=1)
+    torch.testing.assert_close(one_tap, torch.full((3,), 20.0, dtype=torch.float64), atol=1e-3, rtol=0)
     scores = evaluate_separation(estimate, reference, mixture)
     np.testing.assert_allclose(scores.per_item["si_sdri"], 20.0, atol=1e-6)
     np.testing.assert_allclose(scores.per_item["sdri"], 19.86, atol=0.05)
@@ -313,3 +338,45 @@ def test_metric_conventions_at_the_edges():
     assert scores.n_silent_estimates == 1
     with pytest.raises(AudioInputError, match="share a non-empty shape"):
         si_sdr(torch.zeros(3, 10), torch.zeros(3, 11))
+
+
+# ---------------------------------------------------------------- masks at the input's rate
+
+
+def test_input_rate_weights_at_the_model_rate_and_at_twice_it():
+    base = mel_to_linear_weights(CONFIG)
+    torch.testing.assert_close(input_rate_weights(CONFIG, CONFIG.n_fft, SR), base)
+    double = input_rate_weights(CONFIG, 2 * CONFIG.n_fft, 2 * SR)  # the same 15.625 Hz bins, up to 16 kHz
+    assert double.shape == (CONFIG.n_fft + 1, CONFIG.n_mels)
+    torch.testing.assert_close(double[:513], base)
+    torch.testing.assert_close(double[513:], base[512].expand(512, -1))  # above fmax: the top bin
+    half_bins = input_rate_weights(CONFIG, CONFIG.n_fft // 2, SR)  # bin k at 2k of the model's bins
+    torch.testing.assert_close(half_bins[10], base[20])
+    between = input_rate_weights(CONFIG, 2 * CONFIG.n_fft, SR)  # bin k halfway: the mean of two rows
+    torch.testing.assert_close(between[21], 0.5 * (base[10] + base[11]))
+
+
+@pytest.mark.parametrize("rate", [16000, 44100])
+def test_unit_mask_returns_the_wave_at_any_rate(rate):
+    wave = 0.1 * torch.randn(2, rate + 123, generator=torch.Generator().manual_seed(0))
+    mask = torch.ones(CONFIG.n_mels, (rate + 123) * SR // rate // CONFIG.hop_length + 1)
+    out = apply_mel_mask(mask, wave, rate, CONFIG, chunk_seconds=0.3)
+    assert out.shape == wave.shape
+    assert (out - wave).abs().max().item() < 1e-5
+    half = apply_mel_mask(0.5 * mask, wave, rate, CONFIG)
+    assert (half - 0.5 * wave).abs().max().item() < 1e-5
+
+
+@pytest.mark.parametrize("rate", [16000, 32000])
+def test_true_target_mask_separates_two_tones_at_the_input_rate(rate):
+    """The mask from the 16 kHz mels, applied at the input's rate, keeps the 440 Hz tone (> 30 dB SI-SDR)."""
+    target, interferer = tone(440, 0.3, 2.0), tone(3000, 0.3, 2.0, phase=0.3)
+    mask = mixture_mel_mask(log_mel_spectrogram(target, CONFIG)[0], target + interferer, CONFIG, "ratio", 0.5)
+    assert mask.shape == (CONFIG.n_mels, 2 * SR // CONFIG.hop_length)
+    t = torch.arange(2 * rate, dtype=torch.float64) / rate
+    target_hi = (0.3 * torch.sin(2 * math.pi * 440 * t)).float()
+    mixture_hi = target_hi + (0.3 * torch.sin(2 * math.pi * 3000 * t + 0.3)).float()
+    out = apply_mel_mask(mask, mixture_hi[None], rate, CONFIG, chunk_seconds=0.5)[0]
+    edge = rate // 10
+    assert si_sdr(out[edge:-edge], target_hi[edge:-edge]).item() > 30.0
+    assert abs(rms(out[edge:-edge]).item() / rms(target_hi).item() - 1.0) < 0.01

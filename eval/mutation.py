@@ -1,0 +1,175 @@
+"""Mutation score of flowsep's numerical core, with mutmut (https://pypi.org/project/mutmut/).
+
+    pip install "mutmut==3.8.1"
+    nice -n 10 python eval/mutation.py            # about 30-60 min on 2 cores; writes eval/reports/mutation.json
+
+The committed tree (``git archive HEAD``, so that edits in progress do not leak in) is unpacked into a scratch
+folder with a ``setup.cfg`` that points mutmut at the core modules and at the fast tests that pin them. Mutants
+run in mutmut's fork server (torch is not fork-safe) on ``--max-children`` processes. Only the functions named
+in :data:`SCOPE` are scored (guidance and the ODE loop in the pipeline, the level functions in ``audio``).
+Mutants listed in :data:`EQUIVALENT` cannot change behaviour; they are reported with the reason and left out
+of the score. The report is ``{"killed", "survived", "equivalent", "timeout", "score", "survivors",
+"equivalents", ...}``, with ``score = killed / (killed + survived)`` over non-equivalent mutants (timeouts
+count as killed: a mutant that hangs the tests is caught).
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+MODULES = [
+    "flowsep/flow.py",
+    "flowsep/training/objective.py",
+    "flowsep/schedulers.py",
+    "flowsep/pipelines/pipeline_flowsep.py",
+    "flowsep/decoding.py",
+    "flowsep/windowing.py",
+    "flowsep/metrics/separation.py",
+    "flowsep/audio.py",
+]
+
+# mutmut's mutant-name patterns (fnmatch) of the scored functions
+SCOPE = [
+    "flowsep.flow.*",
+    "flowsep.training.objective.*",
+    "flowsep.schedulers.*",
+    "flowsep.pipelines.pipeline_flowsep.xǁFlowSepPipelineǁ_velocity__mutmut_*",
+    "flowsep.pipelines.pipeline_flowsep.xǁFlowSepPipelineǁ_solve__mutmut_*",
+    "flowsep.decoding.*",
+    "flowsep.windowing.*",
+    "flowsep.metrics.separation.*",
+    *(
+        f"flowsep.audio.x_{name}__mutmut_*"
+        for name in (
+            "rms", "scale_to_snr", "snr_db", "loudness_lufs", "loudness_gain", "normalize_loudness",
+            "normalize_mixture", "load_audio", "resample",
+        )
+    ),
+]  # fmt: skip
+
+TESTS = [
+    "tests/test_known_answers_flow.py",
+    "tests/test_known_answers_signal.py",
+    "tests/test_known_answers_pipeline.py",
+    "tests/test_known_answers_evaluation.py",
+    "tests/test_long_audio.py",
+    "tests/test_metrics.py",
+    "tests/test_audio.py",
+    "tests/test_training.py::test_flow_matching_objective",
+    "tests/test_training.py::test_mixture_source_objective_regresses_mixture_minus_target",
+    "tests/test_pipeline.py",
+]
+
+# mutant name -> why it cannot change behaviour (checked by reading its diff: `mutmut show NAME`)
+EQUIVALENT: dict[str, str] = {}
+
+
+def export_tree(work: Path) -> None:
+    """The committed tree, unpacked into ``work`` (replacing what is there)."""
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    archive = work / "head.tar"
+    subprocess.run(["git", "archive", "--format=tar", "-o", str(archive), "HEAD"], cwd=ROOT, check=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(work, filter="data")
+    archive.unlink()
+
+
+def write_config(work: Path, max_children: int) -> None:
+    lines = ["[mutmut]", "source_paths = flowsep", "only_mutate ="]
+    lines += [f"    {module}" for module in MODULES]
+    lines += ["pytest_add_cli_args_test_selection ="] + [f"    {test}" for test in TESTS]
+    lines += ["pytest_add_cli_args =", "    -p", "    no:cacheprovider", "    -W", "    ignore"]
+    lines += ["process_isolation = forkserver", "use_git_change_detection = false", "timeout_multiplier = 10.0"]
+    (work / "setup.cfg").write_text("\n".join(lines) + "\n")
+
+
+def mutmut(work: Path, *args: str, check: bool = True) -> str:
+    env = os.environ | {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "mutmut", *args], cwd=work, env=env, capture_output=True, text=True
+    )
+    if check and done.returncode != 0:
+        sys.stderr.write(done.stdout[-4000:] + done.stderr[-4000:])
+        raise SystemExit(f"mutmut {' '.join(args[:1])} failed with exit code {done.returncode}")
+    return done.stdout
+
+
+def statuses(work: Path) -> dict[str, str]:
+    """``mutant name -> status`` for every scored mutant."""
+    out = mutmut(work, "results", "--all", "true")
+    found = {}
+    for line in out.splitlines():
+        match = re.match(r"\s*(\S+__mutmut_\d+): (.+)$", line)
+        if match:
+            found[match.group(1)] = match.group(2).strip()
+    return {name: status for name, status in found.items() if any(fnmatch.fnmatch(name, p) for p in SCOPE)}
+
+
+def diff_of(work: Path, name: str) -> str:
+    lines = mutmut(work, "show", name, check=False).splitlines()
+    changed = [line for line in lines if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+    return " | ".join(line.strip() for line in changed)[:300]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--work", default=os.path.join(os.environ.get("TMPDIR", "/tmp"), "flowsep-mutation"))
+    parser.add_argument("--max-children", type=int, default=2)
+    parser.add_argument("--resume", action="store_true", help="keep the scratch folder and mutmut's results")
+    parser.add_argument("-o", "--output", default=str(ROOT / "eval" / "reports" / "mutation.json"))
+    args = parser.parse_args(argv)
+    work = Path(args.work)
+    start = time.time()
+    if not args.resume:
+        export_tree(work)
+    write_config(work, args.max_children)
+    mutmut(work, "run", "--max-children", str(args.max_children), *SCOPE, check=False)
+    found = statuses(work)
+    killed = sorted(n for n, s in found.items() if s in ("killed", "timeout") and n not in EQUIVALENT)
+    equivalent = sorted(n for n in found if n in EQUIVALENT)
+    survivors = sorted(n for n in found if n not in EQUIVALENT and n not in killed)
+    report = {
+        "tool": f"mutmut {mutmut(work, '--version').split()[-1]}",
+        "command": "nice -n 10 python eval/mutation.py",
+        "commit": subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip(),
+        "modules": MODULES,
+        "scope": SCOPE,
+        "tests": TESTS,
+        "killed": len(killed),
+        "survived": len(survivors),
+        "equivalent": len(equivalent),
+        "timeout": sum(found[n] == "timeout" for n in killed),
+        "score": round(len(killed) / max(1, len(killed) + len(survivors)), 4),
+        "by_module": {},
+        "survivors": [{"mutant": n, "status": found[n], "diff": diff_of(work, n)} for n in survivors],
+        "equivalents": [{"mutant": n, "why": EQUIVALENT[n]} for n in equivalent],
+        "seconds": round(time.time() - start),
+    }
+    for name, status in found.items():
+        module = name.split(".x")[0] if ".x" in name else name.rsplit(".", 1)[0]
+        counts = report["by_module"].setdefault(module, {"killed": 0, "survived": 0, "equivalent": 0})
+        key = "equivalent" if name in EQUIVALENT else ("killed" if name in killed else "survived")
+        counts[key] += 1
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.output).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    print(f"killed {len(killed)}, survived {len(survivors)}, equivalent {len(equivalent)}: "
+          f"score {report['score']:.1%} in {report['seconds']} s -> {args.output}")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
