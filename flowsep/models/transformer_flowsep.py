@@ -10,27 +10,20 @@ text encoder's hidden states. A learned null text sequence replaces the text for
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn as nn
 from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.attention import FeedForward
 from diffusers.models.attention_processor import Attention
 from diffusers.models.embeddings import TimestepEmbedding, Timesteps, get_1d_sincos_pos_embed_from_grid
-from diffusers.models.modeling_utils import ModelMixin
+from diffusers.models.modeling_utils import ModelMixin  # noqa: F401 (diffusers looks the base up by name)
 from diffusers.models.normalization import AdaLayerNormContinuous, AdaLayerNormZero
-from diffusers.utils import BaseOutput
 from einops import rearrange
 
 from ..flow import SOURCES
+from .velocity import FlowSepTransformerOutput, VelocityModel
 
-
-@dataclass
-class FlowSepTransformerOutput(BaseOutput):
-    """sample: predicted velocity ``noise - x0``, ``(B, latent_channels, T, F)``."""
-
-    sample: torch.Tensor
+__all__ = ["FlowSepTransformer", "FlowSepTransformerOutput"]
 
 
 class FlowSepBlock(nn.Module):
@@ -56,7 +49,7 @@ class FlowSepBlock(nn.Module):
         return x + gate_mlp.unsqueeze(1) * self.ff(h)
 
 
-class FlowSepTransformer(ModelMixin, ConfigMixin):
+class FlowSepTransformer(VelocityModel, ConfigMixin):
     r"""
     Velocity network of FlowSep.
 
@@ -155,41 +148,15 @@ class FlowSepTransformer(ModelMixin, ConfigMixin):
         mask = torch.where(drop[:, None], null_mask, mask)
         return states, mask
 
-    def forward(
-        self,
-        hidden_states: torch.Tensor,
-        mixture_latents: torch.Tensor,
-        timestep: torch.Tensor,
-        encoder_hidden_states: torch.Tensor | None = None,
-        encoder_attention_mask: torch.Tensor | None = None,
-        text_dropout_mask: torch.Tensor | None = None,
-        return_dict: bool = True,
-    ) -> FlowSepTransformerOutput | tuple:
-        r"""
-        Args:
-            hidden_states (`torch.Tensor`): noisy target latent, `(B, C, T, F)`.
-            mixture_latents (`torch.Tensor`): mixture latent, `(B, C, T, F)`.
-            timestep (`torch.Tensor`): `sigma * 1000`, `(B,)` or a scalar.
-            encoder_hidden_states (`torch.Tensor`, *optional*): text states `(B, L, text_embed_dim)`; `None` means
-                unconditional (the null text) for every row.
-            encoder_attention_mask (`torch.Tensor`, *optional*): `(B, L)`, 1 for real tokens.
-            text_dropout_mask (`torch.Tensor`, *optional*): `(B,)` bool, rows that get the null text (CFG).
-        """
-        batch, _, frames, freq = hidden_states.shape
+    def _velocity(self, x, timestep, states, mask) -> torch.Tensor:
+        """Extended latent ``(B, 2C, T, F)`` -> velocity ``(B, C, T, F)``, see [`VelocityModel.forward`]."""
+        frames, freq = x.shape[-2:]
         pt, pf = self.config.patch_size_time, self.config.patch_size_freq
         if frames % pt:
             raise ValueError(f"latent length {frames} is not a multiple of patch_size_time={pt}")
-        x = torch.cat([hidden_states, mixture_latents.to(hidden_states.dtype)], dim=1)  # (B, 2C, T, F)
         x = rearrange(x, "b c (t pt) (f pf) -> b (t f) (c pt pf)", pt=pt, pf=pf)
         x = self.patch_embed(x) + self._positions(frames // pt, freq // pf, x.device).to(x.dtype)  # (B, N, D)
 
-        timestep = torch.as_tensor(timestep, device=x.device).expand(batch)
-        drop = (
-            torch.zeros(batch, dtype=torch.bool, device=x.device)
-            if text_dropout_mask is None
-            else text_dropout_mask.to(x.device).bool()
-        )
-        states, mask = self._text_conditioning(encoder_hidden_states, encoder_attention_mask, drop)
         weights = mask.to(states.dtype).unsqueeze(-1)  # (B, L, 1)
         pooled = (states * weights).sum(1) / weights.sum(1).clamp(min=1.0)  # (B, E)
         emb = self.time_embedding(self.time_proj(timestep).to(x.dtype)) + self.text_pooler(pooled.to(x.dtype))
@@ -204,9 +171,4 @@ class FlowSepTransformer(ModelMixin, ConfigMixin):
                 x = block(x, emb, context, context_bias)
 
         x = self.proj_out(self.norm_out(x, emb))  # (B, N, C * pt * pf)
-        out = rearrange(
-            x, "b (t f) (c pt pf) -> b c (t pt) (f pf)", t=frames // pt, f=freq // pf, pt=pt, pf=pf
-        )
-        if not return_dict:
-            return (out,)
-        return FlowSepTransformerOutput(sample=out)
+        return rearrange(x, "b (t f) (c pt pf) -> b c (t pt) (f pf)", t=frames // pt, f=freq // pf, pt=pt, pf=pf)

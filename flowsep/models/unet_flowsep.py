@@ -33,11 +33,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from diffusers.configuration_utils import ConfigMixin, register_to_config
-from diffusers.models.modeling_utils import ModelMixin
+from diffusers.models.modeling_utils import ModelMixin  # noqa: F401 (diffusers looks the base up by name)
 from diffusers.pipelines.audioldm2.modeling_audioldm2 import AudioLDM2UNet2DConditionModel
 
 from ..flow import NUM_TRAIN_TIMESTEPS, SOURCES
-from .transformer_flowsep import FlowSepTransformerOutput
+from .velocity import VelocityModel
 
 
 def official_time(timestep: torch.Tensor) -> torch.Tensor:
@@ -50,19 +50,19 @@ def velocity_from_official(prediction: torch.Tensor) -> torch.Tensor:
     return -prediction
 
 
-class FlowSepUNet(ModelMixin, ConfigMixin):
+class FlowSepUNet(VelocityModel, ConfigMixin):
     r"""
     The official FlowSep UNet with flowsep's velocity interface (see the module docstring for the convention).
 
     Args:
-        latent_channels (`int`, defaults to 8): channels of the VAE latent; the UNet sees twice as many (noisy
-            target and mixture latents concatenated) and outputs twice as many, of which the first half is used.
-        latent_frequency_bins (`int`, defaults to 16): frequency size of the latent (64 mel bands / 4).
-        sample_size (`int`, defaults to 256): latent frames of one window (10.24 s at 16 kHz).
         block_out_channels (`tuple[int]`, defaults to `(128, 256, 384, 640)`): channels per level (128 x 1, 2, 3, 5).
         layers_per_block (`int`, defaults to 2): residual blocks per level on the way down (one more going up).
         attention_head_dim (`int`, defaults to 32): channels per attention head at every level.
         norm_num_groups (`int`, defaults to 32): groups of every group norm.
+        latent_channels (`int`, defaults to 8): channels of the VAE latent; the UNet sees twice as many (noisy
+            target and mixture latents concatenated) and outputs twice as many, of which the first half is used.
+        latent_frequency_bins (`int`, defaults to 16): frequency size of the latent (64 mel bands / 4).
+        sample_size (`int`, defaults to 256): latent frames of one window (10.24 s at 16 kHz).
         text_embed_dim (`int`, defaults to 1024): hidden size of the text encoder (Flan-T5-large).
         null_text_length (`int`, defaults to 50): tokens of the stored null text (the empty caption, padded).
         source (`str`, defaults to `"noise"`): where the flow starts; the official model starts from noise.
@@ -74,13 +74,13 @@ class FlowSepUNet(ModelMixin, ConfigMixin):
     @register_to_config
     def __init__(
         self,
-        latent_channels: int = 8,
-        latent_frequency_bins: int = 16,
-        sample_size: int = 256,
         block_out_channels: tuple[int, ...] = (128, 256, 384, 640),
         layers_per_block: int = 2,
         attention_head_dim: int = 32,
         norm_num_groups: int = 32,
+        latent_channels: int = 8,
+        latent_frequency_bins: int = 16,
+        sample_size: int = 256,
         text_embed_dim: int = 1024,
         null_text_length: int = 50,
         source: str = "noise",
@@ -124,42 +124,10 @@ class FlowSepUNet(ModelMixin, ConfigMixin):
         mask = torch.where(drop[:, None], null_mask, mask)
         return states, mask
 
-    def forward(
-        self,
-        hidden_states: torch.Tensor,
-        mixture_latents: torch.Tensor,
-        timestep: torch.Tensor,
-        encoder_hidden_states: torch.Tensor | None = None,
-        encoder_attention_mask: torch.Tensor | None = None,
-        text_dropout_mask: torch.Tensor | None = None,
-        return_dict: bool = True,
-    ) -> FlowSepTransformerOutput | tuple:
-        r"""
-        Args:
-            hidden_states (`torch.Tensor`): the flow's state, `(B, C, T, F)`.
-            mixture_latents (`torch.Tensor`): mixture latent, `(B, C, T, F)`.
-            timestep (`torch.Tensor`): `sigma * 1000`, `(B,)` or a scalar.
-            encoder_hidden_states (`torch.Tensor`, *optional*): text states `(B, L, text_embed_dim)`; `None`
-                means the null text for every row.
-            encoder_attention_mask (`torch.Tensor`, *optional*): `(B, L)`, 1 for real tokens.
-            text_dropout_mask (`torch.Tensor`, *optional*): `(B,)` bool, rows that get the null text (CFG).
-
-        Returns:
-            [`FlowSepTransformerOutput`] whose `sample` is flowsep's velocity `dx/dsigma`, `(B, C, T, F)`.
-        """
-        batch, channels = hidden_states.shape[:2]
-        x = torch.cat([hidden_states, mixture_latents.to(hidden_states.dtype)], dim=1)  # (B, 2C, T, F)
-        timestep = torch.as_tensor(timestep, device=x.device, dtype=torch.float32).expand(batch)
-        drop = (
-            torch.zeros(batch, dtype=torch.bool, device=x.device)
-            if text_dropout_mask is None
-            else text_dropout_mask.to(x.device).bool()
-        )
-        states, mask = self._text_conditioning(encoder_hidden_states, encoder_attention_mask, drop)
+    def _velocity(self, x, timestep, states, mask) -> torch.Tensor:
+        """Extended latent ``(B, 2C, T, F)`` -> flowsep's velocity ``dx/dsigma`` ``(B, C, T, F)``."""
+        channels = x.shape[1] // 2
         prediction = self.unet(
             x, official_time(timestep), encoder_hidden_states=states.to(x.dtype), encoder_attention_mask=mask
         ).sample[:, :channels]  # (B, C, T, F): the official u = dx/dt
-        velocity = velocity_from_official(prediction)
-        if not return_dict:
-            return (velocity,)
-        return FlowSepTransformerOutput(sample=velocity)
+        return velocity_from_official(prediction)
