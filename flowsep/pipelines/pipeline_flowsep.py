@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import torch
@@ -22,6 +21,7 @@ from ..models.text_encoder import check_queries, encode_text, load_text_encoder
 from ..models.transformer_flowsep import FlowSepTransformer
 from ..models.unet_flowsep import FlowSepUNet
 from ..models.vocoder import BigVGANVocoder
+from .arguments import require_choice, require_int, require_number
 from .pipeline_output import FlowSepPipelineOutput
 
 # The component modules are imported here on purpose: diffusers resolves these annotations, and it loads a
@@ -120,38 +120,16 @@ class FlowSepPipeline(DiffusionPipeline):
         callback_on_step_end_tensor_inputs=None, guidance_scale=1.0, output_format="model",
     ):  # fmt: skip
         """Raise [`UsageError`] for arguments out of range, [`CheckpointError`] for missing parts."""
-        choices = {
-            "decoder": DECODERS, "mask_rule": MASK_RULES, "output_type": OUTPUT_TYPES, "output_format": OUTPUT_FORMATS
-        }  # fmt: skip
-        given = {
-            "decoder": decoder,
-            "mask_rule": mask_rule,
-            "output_type": output_type,
-            "output_format": output_format,
-        }
-        for name, value in given.items():
-            if value not in choices[name]:
-                raise UsageError(f"unknown {name} {value!r}: choose one of {choices[name]}")
-        for name, value in (
-            ("num_inference_steps", num_inference_steps),
-            ("window_batch_size", window_batch_size),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise UsageError(f"{name} must be an integer, got {value!r}")
-        for name, value in (
-            ("guidance_scale", guidance_scale), ("window_overlap", window_overlap), ("source_noise", source_noise)
+        for name, value, choices in (
+            ("decoder", decoder, DECODERS), ("mask_rule", mask_rule, MASK_RULES),
+            ("output_type", output_type, OUTPUT_TYPES), ("output_format", output_format, OUTPUT_FORMATS),
         ):  # fmt: skip
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
-                                      or not math.isfinite(value)):  # fmt: skip
-                raise UsageError(f"{name} must be a finite number, got {value!r}")
-        for name, value, least in (
-            ("num_inference_steps", num_inference_steps, 1), ("window_batch_size", window_batch_size, 1),
-            ("window_overlap", window_overlap, 0), ("source_noise", source_noise, 0),
-        ):  # fmt: skip
-            if value is not None and value < least:
-                raise UsageError(f"{name} must be >= {least}, got {value}")
-        if num_inference_steps > MAX_STEPS:
-            raise UsageError(f"num_inference_steps must be at most {MAX_STEPS}, got {num_inference_steps}")
+            require_choice(name, value, choices)
+        require_int("num_inference_steps", num_inference_steps, 1, MAX_STEPS)
+        require_int("window_batch_size", window_batch_size, 1)
+        require_number("guidance_scale", guidance_scale)
+        require_number("window_overlap", window_overlap, least=0)
+        require_number("source_noise", source_noise, least=0)
         if (prompt is None) == (prompt_embeds is None):
             raise UsageError("pass either prompt or prompt_embeds (exactly one of them)")
         width = self.transformer.config.text_embed_dim
@@ -373,12 +351,9 @@ class FlowSepPipeline(DiffusionPipeline):
         vocode = decoder == "vocoder" and output_type in ("np", "pt")
         with self.progress_bar(total=len(batches) * self._num_timesteps) as progress_bar:
             for number, batch in enumerate(batches, start=1):
-                first, last = (
-                    (number - 1) * window_batch_size + 1,
-                    (number - 1) * window_batch_size + len(batch),
-                )
-                span = f"window {first}" if first == last else f"windows {first}-{last}"
-                progress_bar.set_description(f"separating: {span}/{len(jobs)}, steps")
+                first = (number - 1) * window_batch_size + 1
+                span = f"{first}-{first + len(batch) - 1}" if len(batch) > 1 else f"{first}"
+                progress_bar.set_description(f"separating: windows {span}/{len(jobs)}, steps")
                 items = [item for item, _ in batch]
                 windows = torch.stack([plans[owners[i]].window_of(levelled[owners[i]], w) for i, w in batch])
                 mixture_latents, _ = codec.encode(windows, device)  # (W, C, T, F)
