@@ -201,6 +201,9 @@ def test_rms_snr_and_scaling_to_a_snr():
     assert rms(scaled).item() == pytest.approx(math.sqrt(0.5) / math.sqrt(10.0), rel=1e-4)
     assert snr_db(target, scaled).item() == pytest.approx(10.0, abs=1e-4)
     assert snr_db(tone(440, 1.0), tone(440, 0.1)).item() == pytest.approx(20.0, abs=1e-4)
+    target, interferer = target.double(), interferer.double()  # in float64, to float64 precision
+    ratio = (rms(target) / rms(scale_to_snr(target, interferer, 10.0))).item() ** 2
+    assert ratio == pytest.approx(10.0, rel=1e-9)
 
 
 def test_mixture_level_and_peak_limit():
@@ -240,6 +243,9 @@ def test_loudness_of_tensors_short_clips_and_silence():
     assert loudness_lufs(sine.astype(np.float32), rate) == pytest.approx(loudness_lufs(sine, rate), abs=1e-4)
     # 0.2 s of sine is padded with silence to one 0.4 s gating block: half the power, 3.01 dB less
     assert loudness_lufs(sine[: rate // 5], rate) == pytest.approx(-3.01 - 3.01, abs=0.1)
+    last = np.zeros(int(0.4 * rate))  # exactly one gating block, all its energy in the last sample
+    last[-1] = 1.0
+    assert -60.0 < loudness_lufs(last, rate) < -30.0
     assert loudness_gain(np.zeros(rate), rate, -23.0) == 1.0
     assert loudness_gain(0.1 * sine, rate, -13.0) == pytest.approx(10 ** ((-13.0 + 23.01) / 20), rel=0.01)
 
