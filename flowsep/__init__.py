@@ -13,7 +13,6 @@ from .errors import (
     RecipeError,
     UsageError,
 )
-
 from .lazy import lazy_attributes
 
 __version__ = "0.1.0"
@@ -30,7 +29,12 @@ _LAZY = {
 
 __getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())
 
-__all__ = sorted(
-    ["AudioInputError", "CheckpointError", "FlowSepError", "OutputPathError", "QueryError", "RecipeError", "UsageError"]
-    + list(_LAZY)
-)
+__all__ = [
+    "AudioInputError",
+    "CheckpointError",
+    "FlowSepError",
+    "OutputPathError",
+    "QueryError",
+    "RecipeError",
+    "UsageError",
+] + list(_LAZY)

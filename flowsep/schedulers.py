@@ -84,7 +84,9 @@ SOLVERS = {
 }
 
 
-def make_scheduler(solver: str, shift: float | None = None, base_config: dict | None = None) -> SchedulerMixin:
+def make_scheduler(
+    solver: str, shift: float | None = None, base_config: dict | None = None
+) -> SchedulerMixin:
     """A scheduler for ``solver`` (euler / heun / midpoint), keeping ``base_config``'s shared settings."""
     if solver not in SOLVERS:
         raise ValueError(f"unknown solver {solver!r}: choose one of {sorted(SOLVERS)}")

@@ -29,7 +29,11 @@ def tiny_tokenizer(vocab_size: int = 128) -> PreTrainedTokenizerFast:
     trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=["<pad>", "<unk>", "</s>"])
     tokenizer.train_from_iterator(TINY_CORPUS, trainer=trainer)
     return PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer, pad_token="<pad>", unk_token="<unk>", eos_token="</s>", model_max_length=32
+        tokenizer_object=tokenizer,
+        pad_token="<pad>",
+        unk_token="<unk>",
+        eos_token="</s>",
+        model_max_length=32,
     )
 
 

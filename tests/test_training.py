@@ -264,7 +264,9 @@ def test_fine_tuning_overrides_the_flow_source(stages, corpus, tmp_path, mixture
     pipe.set_progress_bar_config(disable=True)
     assert pipe.config.source_noise == 0.0
     outputs = [
-        pipe("a steady high beep", str(mixture_wav), num_inference_steps=2, generator=torch.manual_seed(seed)).audios
+        pipe(
+            "a steady high beep", str(mixture_wav), num_inference_steps=2, generator=torch.manual_seed(seed)
+        ).audios
         for seed in (0, 1)
     ]
     assert (outputs[0] == outputs[1]).all()  # no start noise: the seed does not matter

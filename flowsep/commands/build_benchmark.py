@@ -27,11 +27,15 @@ def register(subparsers):
     levels.add_argument("--snr", type=float, nargs=2, metavar=("LO", "HI"), help="SNR range in dB")
     levels.add_argument("--loudness", type=float, nargs=2, metavar=("LO", "HI"), help="per-source LUFS range")
     parser.add_argument("--pool", type=positive_int, help="draw from this many clips only")
-    parser.add_argument("--split", help="draw from this split only (train, valid, test; AudioCaps/VGGSound: test)")
+    parser.add_argument(
+        "--split", help="draw from this split only (train, valid, test; AudioCaps/VGGSound: test)"
+    )
     parser.add_argument("--clip-list", help="file of clip ids to draw from (one per line)")
     parser.add_argument("--csv", help="DCASE index CSV, when not under SOURCE")
     parser.add_argument("--sample-rate", type=positive_int, default=16000, help="rate of the written files")
-    parser.add_argument("--segment-seconds", type=float, help="item length (default 10 s; released sets: whole)")
+    parser.add_argument(
+        "--segment-seconds", type=float, help="item length (default 10 s; released sets: whole)"
+    )
     parser.add_argument("--force", action="store_true", help="rebuild over an existing benchmark")
     parser.set_defaults(func=run)
 
@@ -40,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
     from ..evaluation.kinds import build_benchmark
 
     values = {field.name: getattr(args, field.name) for field in fields(BuildSpec)}
-    spec = BuildSpec(**{key: tuple(value) if isinstance(value, list) else value for key, value in values.items()})
+    spec = BuildSpec(
+        **{key: tuple(value) if isinstance(value, list) else value for key, value in values.items()}
+    )
     print(f"wrote {build_benchmark(spec)}")
     return 0

@@ -13,7 +13,9 @@ def register(subparsers):
         "toy-corpus", help="write a small corpus of synthetic sounds and its manifests, for smoke runs"
     )
     parser.add_argument("out_dir", help="folder for audio/, train.jsonl and valid.jsonl")
-    parser.add_argument("--clips-per-sound", type=positive_int, default=3, help="clips of each sound (default 3)")
+    parser.add_argument(
+        "--clips-per-sound", type=positive_int, default=3, help="clips of each sound (default 3)"
+    )
     parser.add_argument("--seconds", type=float, default=1.0, help="length of every clip (default 1 s)")
     parser.set_defaults(func=run)
 

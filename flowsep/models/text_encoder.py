@@ -75,7 +75,9 @@ def encode_text(
     lengths = [len(ids) for ids in tokenizer(queries, add_special_tokens=True)["input_ids"]]
     for query, length in zip(queries, lengths):
         if length > limit:
-            message = f"query of {length} tokens truncated to the text encoder's limit of {limit}: {query[:60]!r}"
+            message = (
+                f"query of {length} tokens truncated to the text encoder's limit of {limit}: {query[:60]!r}"
+            )
             warnings.warn(message, stacklevel=2)
     tokens = tokenizer(queries, padding=True, truncation=True, max_length=limit, return_tensors="pt")
     input_ids = tokens["input_ids"].to(device)

@@ -32,10 +32,17 @@ class FlowSepBlock(nn.Module):
     def __init__(self, dim: int, num_heads: int, head_dim: int, mlp_ratio: float, eps: float):
         super().__init__()
         self.norm1 = AdaLayerNormZero(dim)
-        self.attn = Attention(query_dim=dim, heads=num_heads, dim_head=head_dim, bias=True, qk_norm="rms_norm")
+        self.attn = Attention(
+            query_dim=dim, heads=num_heads, dim_head=head_dim, bias=True, qk_norm="rms_norm"
+        )
         self.norm2 = nn.LayerNorm(dim, eps=eps)
         self.cross_attn = Attention(
-            query_dim=dim, cross_attention_dim=dim, heads=num_heads, dim_head=head_dim, bias=True, qk_norm="rms_norm"
+            query_dim=dim,
+            cross_attention_dim=dim,
+            heads=num_heads,
+            dim_head=head_dim,
+            bias=True,
+            qk_norm="rms_norm",
         )
         self.norm3 = nn.LayerNorm(dim, elementwise_affine=False, eps=eps)
         self.ff = FeedForward(dim, mult=mlp_ratio, activation_fn="gelu-approximate")
@@ -107,7 +114,8 @@ class FlowSepTransformer(VelocityModel, ConfigMixin):
         self.context_embedder = nn.Linear(text_embed_dim, dim)
         self.null_text_embedding = nn.Parameter(torch.randn(1, 1, text_embed_dim) * 0.02)
         self.blocks = nn.ModuleList(
-            FlowSepBlock(dim, num_attention_heads, attention_head_dim, mlp_ratio, norm_eps) for _ in range(num_layers)
+            FlowSepBlock(dim, num_attention_heads, attention_head_dim, mlp_ratio, norm_eps)
+            for _ in range(num_layers)
         )
         self.norm_out = AdaLayerNormContinuous(dim, dim, elementwise_affine=False, eps=norm_eps)
         self.proj_out = nn.Linear(dim, latent_channels * patch_size_time * patch_size_freq)
@@ -171,4 +179,6 @@ class FlowSepTransformer(VelocityModel, ConfigMixin):
                 x = block(x, emb, context, context_bias)
 
         x = self.proj_out(self.norm_out(x, emb))  # (B, N, C * pt * pf)
-        return rearrange(x, "b (t f) (c pt pf) -> b c (t pt) (f pf)", t=frames // pt, f=freq // pf, pt=pt, pf=pf)
+        return rearrange(
+            x, "b (t f) (c pt pf) -> b c (t pt) (f pf)", t=frames // pt, f=freq // pf, pt=pt, pf=pf
+        )
