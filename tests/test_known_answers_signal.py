@@ -262,8 +262,10 @@ def test_loudness_normalisation_reaches_the_target():
 
 @pytest.mark.parametrize("rate", [0, -16000, 16000.5, None])
 def test_bad_sample_rates_are_refused(rate):
-    with pytest.raises(AudioInputError, match="sample_rate"):
+    with pytest.raises(AudioInputError, match="^audio: sample_rate must be a positive integer"):
         load_audio(np.zeros(100, np.float32), sample_rate=rate)
+    with pytest.raises(AudioInputError, match="^mixture 3: sample_rate"):
+        load_audio(np.zeros(100, np.float32), sample_rate=rate, name="mixture 3")
 
 
 def test_load_audio_resamples_and_downmixes():
@@ -308,6 +310,12 @@ def test_si_sdr_improvement_of_a_known_estimate_is_plus_20_db():
     assert sdr(estimate, reference).min().item() == pytest.approx(20.14, abs=0.05)
     assert sdr(mixture, reference).max().item() == pytest.approx(0.28, abs=0.05)
     assert sdr_improvement(estimate, reference, mixture).min().item() == pytest.approx(19.86, abs=0.05)
+    torch.testing.assert_close(  # the improvement uses the metric's own 512-tap filter
+        sdr_improvement(estimate, reference, mixture),
+        sdr(estimate, reference) - sdr(mixture, reference),
+        rtol=0,
+        atol=0,
+    )
     # a one-tap distortion filter is a gain, so SDR equals SI-SDR
     one_tap = sdr_improvement(estimate, reference, mixture, filter_length=1)
     torch.testing.assert_close(one_tap, torch.full((3,), 20.0, dtype=torch.float64), atol=1e-3, rtol=0)
