@@ -262,9 +262,9 @@ def test_loudness_normalisation_reaches_the_target():
 
 @pytest.mark.parametrize("rate", [0, -16000, 16000.5, None])
 def test_bad_sample_rates_are_refused(rate):
-    with pytest.raises(AudioInputError, match="^audio: sample_rate must be a positive integer"):
+    with pytest.raises(AudioInputError, match="^audio: .*sample_rate"):
         load_audio(np.zeros(100, np.float32), sample_rate=rate)
-    with pytest.raises(AudioInputError, match="^mixture 3: sample_rate"):
+    with pytest.raises(AudioInputError, match="^mixture 3: .*sample_rate"):
         load_audio(np.zeros(100, np.float32), sample_rate=rate, name="mixture 3")
 
 
