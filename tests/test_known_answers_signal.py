@@ -394,3 +394,35 @@ def test_true_target_mask_separates_two_tones_at_the_input_rate(rate):
     edge = rate // 10
     assert si_sdr(out[edge:-edge], target_hi[edge:-edge]).item() > 30.0
     assert abs(rms(out[edge:-edge]).item() / rms(target_hi).item() - 1.0) < 0.01
+
+
+def test_sdr_of_a_batch_with_a_singular_item_and_of_any_batch_shape(monkeypatch):
+    """When the batched solve fails on a singular item, the others are solved one by one at their values."""
+    from flowsep.metrics import separation
+
+    reference = torch.randn(3, SR, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    noise = orthogonal_noise(reference, -20.0, seed=5)
+    batched = sdr(reference + noise, reference)
+    torch.testing.assert_close(batched, torch.full((3,), 20.14, dtype=torch.float64), atol=0.05, rtol=0)
+    torch.testing.assert_close(sdr(reference + noise, reference, filter_length=512), batched)
+    solve = separation.signal_distortion_ratio
+
+    def singular_second_item(estimate, target, filter_length):
+        if estimate.dim() > 1:
+            raise RuntimeError("linalg.solve: the solver failed because the input matrix is singular")
+        if torch.equal(target, reference[1]):
+            raise torch.linalg.LinAlgError("singular")
+        return solve(estimate, target, filter_length=filter_length)
+
+    monkeypatch.setattr(separation, "signal_distortion_ratio", singular_second_item)
+    values = sdr(reference + noise, reference)
+    assert math.isnan(values[1].item())
+    torch.testing.assert_close(values[[0, 2]], batched[[0, 2]])
+    monkeypatch.setattr(separation, "signal_distortion_ratio", solve)
+    grid = torch.randn(2, 2, SR, generator=torch.Generator().manual_seed(6), dtype=torch.float64)
+    grid_noise = orthogonal_noise(grid.reshape(4, SR), -20.0, seed=7).reshape(2, 2, SR)
+    by_item = sdr(grid + grid_noise, grid)
+    assert by_item.shape == (2, 2)
+    torch.testing.assert_close(by_item, torch.full((2, 2), 20.14, dtype=torch.float64), atol=0.05, rtol=0)
+    one_tap = sdr(reference + noise, reference, filter_length=1)  # a gain: SDR is SI-SDR
+    torch.testing.assert_close(one_tap, torch.full((3,), 20.0, dtype=torch.float64), atol=1e-3, rtol=0)
