@@ -167,6 +167,10 @@ def test_recipe_unknown_key_is_named(tmp_path, capsys):
         load_recipe(RECIPES / "vae.yaml", {"trainer.batch_size": "two"})
     with pytest.raises(RecipeError, match="stage"):
         load_recipe(RECIPES / "vae.yaml", {"stage": "diffusion"})
+    with pytest.raises(RecipeError, match=r"data\.bandlimit_prob: must be in \[0, 1\]"):
+        load_recipe(RECIPES / "vae.yaml", {"data.bandlimit_prob": 1.5})
+    with pytest.raises(RecipeError, match=r"data\.bandlimit_hz"):
+        load_recipe(RECIPES / "vae.yaml", {"data.bandlimit_hz": [5000, 9000]})
 
 
 def test_shipped_recipes_are_valid():

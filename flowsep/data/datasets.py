@@ -27,6 +27,7 @@ from torch.utils.data import Dataset
 
 from ..audio import load_audio, loudness_gain, rms, scale_to_snr
 from ..errors import AudioInputError
+from .augment import random_band_limit
 from .manifest import ClipRecord, read_manifest
 from .pairing import compatible
 
@@ -169,6 +170,9 @@ class MixtureDataset(Dataset):
         mixture_lufs: bring the mixture to this loudness (or one drawn uniformly from a ``(low, high)``
             range); the same gain is applied to the target and the interference.
         max_draws: random candidates tried before scanning every clip for a compatible interferer.
+        bandlimit_prob: probability that each source (target, every interferer) is low-passed at random
+            (see :mod:`flowsep.data.augment`); 0 keeps every clip's own bandwidth.
+        bandlimit_hz: the range the cutoff is drawn from.
 
     Items are dicts: ``mixture``, ``target``, ``interference`` of shape ``(T,)`` with
     ``mixture == target + interference`` exactly; ``caption`` (one of the target's captions), ``labels``,
@@ -182,6 +186,8 @@ class MixtureDataset(Dataset):
         num_interferers: int | tuple[int, int] = 1,
         mixture_lufs: float | tuple[float, float] | None = None,
         max_draws: int = 100,
+        bandlimit_prob: float = 0.0,
+        bandlimit_hz: tuple[float, float] = (3000.0, 7500.0),
     ):
         if len(clips) < 2:
             raise AudioInputError("mixing needs at least two clips")
@@ -191,6 +197,7 @@ class MixtureDataset(Dataset):
             (num_interferers, num_interferers) if isinstance(num_interferers, int) else num_interferers
         )
         self.mixture_lufs, self.max_draws = mixture_lufs, max_draws
+        self.bandlimit_prob, self.bandlimit_hz = bandlimit_prob, tuple(bandlimit_hz)
 
     def __len__(self) -> int:
         return len(self.clips)
@@ -215,6 +222,10 @@ class MixtureDataset(Dataset):
                     return index, wave
         raise AudioInputError(f"no usable clip shares no label or caption keyword with {target.id!r}")
 
+    def _band_limit(self, wave: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+        rate = self.clips.sample_rate
+        return random_band_limit(wave, rng, self.bandlimit_prob, self.bandlimit_hz, rate)
+
     def __getitem__(self, index: int) -> dict:
         rng = self.clips.rng(index)
         # 1. the target segment (another clip when this one is unusable) and its caption
@@ -224,6 +235,7 @@ class MixtureDataset(Dataset):
         # 2. interferers sharing no class with the target, at equal RMS, summed and scaled to the SNR
         count = int(rng.integers(self.num_interferers[0], self.num_interferers[1] + 1))
         picks = [self._interferer(record, rng) for _ in range(count)]
+        target, picks = self._band_limit(target, rng), [(i, self._band_limit(wave, rng)) for i, wave in picks]
         interference = torch.stack([wave / rms(wave) for _, wave in picks]).sum(dim=0)  # (T,)
         snr = float(rng.uniform(*self.snr_range))
         interference = scale_to_snr(target, interference, snr)

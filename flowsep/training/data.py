@@ -46,7 +46,7 @@ def build_mixtures(data: DataConfig, train: bool, seed: int) -> MixtureDataset |
     records = []
     for manifest in manifests:
         if str(manifest).endswith(".tar") or "{" in str(manifest):
-            raise RecipeError(f"{manifest}: WebDataset shards cannot be mixed yet; give JSONL/CSV manifests")
+            raise RecipeError(f"{manifest}: WebDataset shards are not supported; give JSONL/CSV manifests")
         records.extend(read_manifest(manifest, split=split))
     clips = ClipDataset(
         records,
@@ -56,8 +56,9 @@ def build_mixtures(data: DataConfig, train: bool, seed: int) -> MixtureDataset |
         seed=seed,
     )
     return MixtureDataset(
-        clips, snr_range=data.snr_range, num_interferers=data.num_interferers, mixture_lufs=data.mixture_lufs
-    )
+        clips, snr_range=data.snr_range, num_interferers=data.num_interferers, mixture_lufs=data.mixture_lufs,
+        bandlimit_prob=data.bandlimit_prob if train else 0.0, bandlimit_hz=data.bandlimit_hz,
+    )  # fmt: skip
 
 
 def make_loader(

@@ -43,6 +43,8 @@ class DataConfig:
         snr_range: target-to-interference SNR range in dB.
         num_interferers: interferers per mixture, or an inclusive ``[low, high]`` range.
         mixture_lufs: optional mixture loudness (or ``[low, high]`` range) before levelling.
+        bandlimit_prob / bandlimit_hz: each source is low-passed with this probability at a cutoff drawn
+            from this range (training mixtures only; see :mod:`flowsep.data.augment`).
         reference_rms: level mixtures are brought to with :func:`flowsep.audio.normalize_mixture`, the target
             getting the same gain (the pipeline does the same at inference).
         num_workers: DataLoader workers per process.
@@ -57,6 +59,8 @@ class DataConfig:
     snr_range: tuple[float, float] = (-15.0, 15.0)
     num_interferers: int | tuple[int, int] = 1
     mixture_lufs: float | tuple[float, float] | None = None
+    bandlimit_prob: float = 0.0
+    bandlimit_hz: tuple[float, float] = (3000.0, 7500.0)
     reference_rms: float = 0.1
     num_workers: int = 0
     mel: MelConfig = field(default_factory=MelConfig)
@@ -338,6 +342,7 @@ def load_recipe(path: str | os.PathLike, overrides: dict[str, Any] | None = None
 
 def validate(recipe: Recipe):
     """Cross-field checks that the types cannot express."""
+    low_hz, high_hz = recipe.data.bandlimit_hz
     checks = [
         (recipe.stage in STAGES, f"stage: must be one of {', '.join(STAGES)}, got {recipe.stage!r}"),
         (
@@ -353,6 +358,11 @@ def validate(recipe: Recipe):
             "flow.timestep_sampling: uniform or logit_normal",
         ),
         (0.0 <= recipe.flow.text_dropout < 1.0, "flow.text_dropout: must be in [0, 1)"),
+        (0.0 <= recipe.data.bandlimit_prob <= 1.0, "data.bandlimit_prob: must be in [0, 1]"),
+        (
+            0.0 < low_hz <= high_hz <= recipe.data.mel.sample_rate / 2,
+            "data.bandlimit_hz: [low, high] with 0 < low <= high <= half the sample rate",
+        ),
         (recipe.vocoder.discriminator in ("mrd", "mbd"), "vocoder.discriminator: mrd or mbd"),
         (recipe.assemble.scheduler in SOLVERS, f"assemble.scheduler: one of {', '.join(SOLVERS)}"),
         (
