@@ -275,6 +275,7 @@ def test_midpoint_schedule_has_shifted_points_and_midpoints():
     torch.testing.assert_close(scheduler.sigmas, torch.tensor([1.0, 0.75, 0.0]))
     torch.testing.assert_close(scheduler.timesteps, torch.tensor([1000.0, 875.0, 750.0, 375.0]))
     assert scheduler.step_index == 0
+    assert scheduler.num_inference_steps == 2
     assert scheduler.init_noise_sigma == 1.0
     assert scheduler.order == 2
     assert len(scheduler) == 1000
@@ -291,6 +292,17 @@ def test_midpoint_step_uses_the_half_step_and_the_midpoint_velocity():
     full = scheduler.step(torch.tensor([6.0]), scheduler.timesteps[1], half, return_dict=False)[0]
     torch.testing.assert_close(full, torch.tensor([-2.0]))
     assert scheduler.step_index == 2
+
+
+def test_midpoint_step_keeps_the_samples_dtype():
+    scheduler = FlowMatchMidpointScheduler()
+    scheduler.set_timesteps(1)
+    x = torch.ones(4, dtype=torch.bfloat16)
+    half = scheduler.step(torch.full((4,), 0.5), scheduler.timesteps[0], x).prev_sample
+    assert half.dtype == torch.bfloat16
+    full = scheduler.step(torch.full((4,), 0.5), scheduler.timesteps[1], half).prev_sample
+    assert full.dtype == torch.bfloat16
+    torch.testing.assert_close(full.float(), torch.full((4,), 0.5))
 
 
 def test_make_scheduler_keeps_the_shift_and_rejects_unknown_solvers():

@@ -352,6 +352,14 @@ def test_metric_conventions_at_the_edges():
     assert scores.n_silent_estimates == 1
     with pytest.raises(AudioInputError, match="share a non-empty shape"):
         si_sdr(torch.zeros(3, 10), torch.zeros(3, 11))
+    with pytest.raises(AudioInputError, match="share a non-empty shape"):
+        si_sdr(torch.zeros(3, 0), torch.zeros(3, 0))
+    with pytest.raises(AudioInputError, match="share a non-empty shape"):
+        si_sdr(torch.tensor(1.0), torch.tensor(1.0))
+    assert si_sdr(torch.ones(1), torch.ones(1)).item() == 100.0  # one sample is a signal
+    clean = torch.randn(1, SR, generator=torch.Generator().manual_seed(9), dtype=torch.float64)
+    far = 1e-6 * clean + orthogonal_noise(clean, 0.0, seed=8)  # -120 dB: scored at the floor
+    assert si_sdr(far, clean).item() == -100.0
 
 
 # ---------------------------------------------------------------- masks at the input's rate
@@ -418,6 +426,16 @@ def test_sdr_of_a_batch_with_a_singular_item_and_of_any_batch_shape(monkeypatch)
     values = sdr(reference + noise, reference)
     assert math.isnan(values[1].item())
     torch.testing.assert_close(values[[0, 2]], batched[[0, 2]])
+    monkeypatch.setattr(
+        separation,
+        "signal_distortion_ratio",
+        lambda e, r, filter_length: torch.full(e.shape[:-1], float("nan")),
+    )
+    exact = sdr(
+        reference, reference
+    )  # rounding can make an exact estimate NaN: its SI-SDR says it is perfect
+    torch.testing.assert_close(exact, torch.full((3,), 100.0, dtype=torch.float64))
+    assert sdr(reference + noise, reference).isnan().all()
     monkeypatch.setattr(separation, "signal_distortion_ratio", solve)
     grid = torch.randn(2, 2, SR, generator=torch.Generator().manual_seed(6), dtype=torch.float64)
     grid_noise = orthogonal_noise(grid.reshape(4, SR), -20.0, seed=7).reshape(2, 2, SR)
