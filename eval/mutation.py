@@ -101,6 +101,10 @@ EQUIVALENT: dict[str, str] = {
     "flowsep.audio.x_loudness_lufs__mutmut_24": "size < min_len -> <=: when equal the padding adds zero samples",
     "flowsep.audio.x_loudness_lufs__mutmut_39": "isfinite(value) or True: float(-inf) is -inf, the other branch",
     "flowsep.metrics.separation.x_sdr__mutmut_35": 'float("nan") -> float("NAN"): Python parses both',
+    "flowsep.metrics.separation.x__apply_conventions__mutmut_33": 'float("nan") -> float("NAN"): Python parses both',
+    **{f"flowsep.schedulers.xǁFlowMatchMidpointSchedulerǁset_timesteps__mutmut_{n}": _CPU for n in (41, 44)},
+    "flowsep.schedulers.xǁFlowMatchMidpointSchedulerǁstep__mutmut_25": "_interval_start = '' instead of None "
+    "after an interval: the next interval's first call overwrites it before it is read",
 }
 
 
