@@ -105,6 +105,8 @@ EQUIVALENT: dict[str, str] = {
     **{f"flowsep.schedulers.xǁFlowMatchMidpointSchedulerǁset_timesteps__mutmut_{n}": _CPU for n in (41, 44)},
     "flowsep.schedulers.xǁFlowMatchMidpointSchedulerǁstep__mutmut_25": "_interval_start = '' instead of None "
     "after an interval: the next interval's first call overwrites it before it is read",
+    "flowsep.schedulers.xǁFlowMatchMidpointSchedulerǁset_timesteps__mutmut_49": "_interval_start = '' instead of "
+    "None on reset: the first step overwrites it before it is read",
 }
 
 
