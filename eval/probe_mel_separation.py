@@ -20,15 +20,19 @@ import numpy as np
 import soundfile as sf
 import torch
 import torch.nn.functional as F
+from torchmetrics.functional.audio import scale_invariant_signal_distortion_ratio
 
 from flowsep.audio import normalize_mixture
+from flowsep.data.augment import random_band_limit
 from flowsep.decoding import mask_decode
+from flowsep.metrics.separation import si_sdr_improvement
 from flowsep.models import FlowSepTransformer, encode_text, load_text_encoder
 from flowsep.spectrogram import MelConfig, log_mel_spectrogram
 
 SR, SEG = 16000, 40960
 MEL = MelConfig()
 MU, STD = -5.0, 2.5
+BAND_HZ = (2500.0, 7000.0)  # cutoffs of random band-limiting
 
 
 def load_split(path):
@@ -54,16 +58,6 @@ def crop(w, rng):
     return best[1]
 
 
-def bandlimit(w, rng, p):
-    if rng.random() >= p:
-        return w
-    cut = rng.uniform(2500, 7000)
-    spec = np.fft.rfft(w)
-    f = np.fft.rfftfreq(len(w), 1 / SR)
-    spec[f > cut] = 0
-    return np.fft.irfft(spec, len(w)).astype(np.float32)
-
-
 def mix(rows, waves, rng, p_band, snr_range=(-15, 15)):
     i = int(rng.integers(len(rows)))
     labels = set(rows[i]["labels"])
@@ -75,7 +69,10 @@ def mix(rows, waves, rng, p_band, snr_range=(-15, 15)):
             and rows[j].get("recording") != rows[i].get("recording")
         ):
             break
-    t, n = bandlimit(crop(waves[i], rng), rng, p_band), bandlimit(crop(waves[j], rng), rng, p_band)
+    t, n = (
+        random_band_limit(torch.from_numpy(crop(w, rng)), rng, p_band, BAND_HZ, SR).numpy()
+        for w in (waves[i], waves[j])
+    )
     rt, rn = np.sqrt((t**2).mean() + 1e-12), np.sqrt((n**2).mean() + 1e-12)
     snr = rng.uniform(*snr_range)
     n = n / rn * rt * 10 ** (-snr / 20)
@@ -93,14 +90,6 @@ def make_batch(rows, waves, rng, bs, p_band):
     t, n = torch.tensor(np.stack(ts)), torch.tensor(np.stack(ns))
     m, gain = normalize_mixture(t + n, 0.1)
     return m, t * gain, caps, torch.tensor(snrs)
-
-
-def si_sdr(est, ref, eps=1e-8):
-    ref = ref - ref.mean(-1, keepdim=True)
-    est = est - est.mean(-1, keepdim=True)
-    a = (est * ref).sum(-1, keepdim=True) / ((ref**2).sum(-1, keepdim=True) + eps)
-    s = a * ref
-    return 10 * torch.log10((s**2).sum(-1) + eps) - 10 * torch.log10(((est - s) ** 2).sum(-1) + eps)
 
 
 def reprs(wave):
@@ -168,7 +157,7 @@ def evaluate(model, valid, text, args, steps, n=200):
             m, g = normalize_mixture(t + nz, 0.1)
             states, mask = text([c[2] for c in chunk])
             est = separate(model, m, states, mask, args, steps, gen)
-            imp = si_sdr(est, t * g) - si_sdr(m, t * g)
+            imp = si_sdr_improvement(est, t * g, m)
             out += list(zip(imp.tolist(), [c[3] for c in chunk]))
     model.train()
     imp = np.array([o[0] for o in out])
@@ -243,7 +232,7 @@ def main():
             x0_hat = xs - s * v
             tm = F.pad(torch.minimum(to_mel(x0_hat), mel_m), (0, 1), mode="replicate")
             est = mask_decode(tm, m, MEL, "ratio")
-            loss = loss - 0.05 * si_sdr(est, t).clamp(max=30).mean()
+            loss = loss - 0.05 * scale_invariant_signal_distortion_ratio(est, t).clamp(max=30).mean()
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
