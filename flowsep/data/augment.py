@@ -29,8 +29,6 @@ def random_band_limit(
 ) -> torch.Tensor:  # fmt: skip
     """With ``probability``, :func:`band_limit` at a cutoff drawn uniformly from ``cutoff_range``; draws
     nothing from ``rng`` when ``probability`` is 0, so that existing mixtures stay as they were."""
-    if probability <= 0.0:
-        return wave
-    if rng.random() >= probability:
+    if probability <= 0.0 or rng.random() >= probability:
         return wave
     return band_limit(wave, float(rng.uniform(*cutoff_range)), sample_rate)
