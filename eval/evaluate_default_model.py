@@ -5,13 +5,19 @@ Rows (SI-SDR, SI-SDRi, SDRi over the benchmark's items):
 * ``mixture``: the unprocessed input (improvements are 0 by definition);
 * ``oracle mask (<rule>)``: the mask decoder fed the *reference* target's mel: the ceiling of mask-based output
   at this mel/STFT resolution (``ratio`` is the ideal ratio mask);
-* ``oracle through VAE``: the reference mel after the model's VAE, then the mask: the VAE's ceiling;
-* ``model, mask (<rule>)``: the model's generated target mel through each mask rule;
+* ``oracle through the latent``: the reference mel after the model's latent (its VAE, or the log-mel itself),
+  then the mask: the latent's ceiling;
+* ``model, mask (<rule>)``: the model's generated target mel (``--steps`` Euler steps) through each mask rule;
+* ``model, 1 step``: the same network read out once from the mixture (``x0_hat = x1 - v``): what the flow's
+  further steps add or cost;
+* ``predictive baseline``: with ``--predictive DIR``, a model of the same size and budget trained only at the
+  flow's start (``flow.source_sigma_prob: 1``), i.e. regressing the mask directly, read out in one step;
 * ``model, vocoder``: the paper's decoder, when the model has a vocoder;
-* ``model, paraphrased query``: the same items queried with phrasings absent from the training captions.
+* ``model, paraphrased query``: the same items queried with phrasings absent from the training captions;
+* ``model, one-word label``: queried with the plain word a user would type (``speech``, ``dog``, ``music``).
 
-A second table splits the SI-SDRi of the oracle ratio mask and of the model's ratio-mask output by the input SNR
-of the target (buried, comparable, dominant).
+A second table splits the SI-SDRi of the oracle ratio mask and of the model's outputs by the input SNR of the
+target (buried, comparable, dominant).
 
     python eval/evaluate_default_model.py --model checkpoints/flowsep-mini --benchmark data/benchmarks/debian-test
 
@@ -42,8 +48,22 @@ def paraphrases_by_clip(corpus_manifest: Path) -> dict[str, list[str]]:
     return {r.id: r.extra.get("paraphrase_captions", []) for r in read_manifest(corpus_manifest)}
 
 
+def one_word_label(labels: list[str]) -> str:
+    """The word a user would type for a clip's first label: ``speech_female`` -> ``speech``,
+    ``farm_animal`` -> ``animal``, ``birds`` -> ``birds``."""
+    first = labels[0]
+    if first.startswith("speech"):
+        return "speech"
+    return first.split("_")[-1]
+
+
 SNR_BANDS = ((-float("inf"), -5.0), (-5.0, 5.0), (5.0, float("inf")))
-SNR_SPLIT_ROWS = ("oracle mask (ratio)", "model, mask (ratio)")
+SNR_SPLIT_ROWS = (
+    "oracle mask (ratio)",
+    "model, mask (ratio)",
+    "model, 1 step (ratio)",
+    "predictive baseline (ratio)",
+)
 
 
 def si_sdri_by_snr(si_sdri: torch.Tensor, snr_db: torch.Tensor) -> dict[str, dict]:
@@ -60,21 +80,22 @@ def separate(pipe, query: str, mixture: torch.Tensor, args, seed: int, **options
     """The model's output (a waveform unless ``output_type`` says otherwise) for one mixture ``(T,)`` with the
     run's steps and guidance."""
     options.setdefault("output_type", "pt")
+    options.setdefault("num_inference_steps", args.steps)
     out = pipe(
-        query, mixture, sample_rate=pipe.config.sample_rate, num_inference_steps=args.steps,
+        query, mixture, sample_rate=pipe.config.sample_rate,
         guidance_scale=args.guidance, source_noise=args.source_noise, generator=torch.Generator().manual_seed(seed),
         **options,
     )  # fmt: skip
     return out.audios[0]
 
 
-def generated_mel(pipe, query: str, mixture: torch.Tensor, args, seed: int) -> torch.Tensor:
+def generated_mel(pipe, query: str, mixture: torch.Tensor, args, seed: int, **options) -> torch.Tensor:
     """The model's target log-mel ``(n_mels, frames)`` for the levelled mixture."""
-    return separate(pipe, query, mixture, args, seed, output_type="mel")
+    return separate(pipe, query, mixture, args, seed, output_type="mel", **options)
 
 
-def through_vae(codec, window_frames: int, wave: torch.Tensor) -> torch.Tensor:
-    """Levelled reference log-mel after the model's VAE, window by window: ``(T,)`` -> ``(n_mels, frames)``."""
+def through_latent(codec, window_frames: int, wave: torch.Tensor) -> torch.Tensor:
+    """Levelled reference log-mel after the model's latent, window by window: ``(T,)`` -> ``(n_mels, frames)``."""
     plan = codec.window_plan(len(wave), window_frames, 0.0)
     adder = plan.mel_adder()
     with torch.no_grad():
@@ -92,6 +113,9 @@ def masked(mel: torch.Tensor, mixture: torch.Tensor, rule: str, pipe) -> torch.T
 def evaluate(args) -> dict:
     pipe = load_pipeline(args.model, args.device)
     pipe.set_progress_bar_config(disable=True)
+    predictive = load_pipeline(args.predictive, args.device) if args.predictive else None
+    if predictive is not None:
+        predictive.set_progress_bar_config(disable=True)
     bench = read_benchmark(args.benchmark, limit=args.limit)
     paraphrases = paraphrases_by_clip(Path(args.corpus)) if args.corpus else {}
     rate, codec = pipe.config.sample_rate, pipe.codec
@@ -105,13 +129,19 @@ def evaluate(args) -> dict:
         reference_mel = codec.log_mel(reference * gain)[0]
         for rule in MASK_RULES:
             estimates[f"oracle mask ({rule})"] = masked(reference_mel, mixture, rule, pipe)
-        vae_mel = through_vae(codec, pipe.transformer.config.sample_size, reference * gain)
-        estimates["oracle through VAE (ratio)"] = masked(vae_mel, mixture, "ratio", pipe)
+        latent_mel = through_latent(codec, pipe.transformer.config.sample_size, reference * gain)
+        estimates["oracle through the latent (ratio)"] = masked(latent_mel, mixture, "ratio", pipe)
         start = time.perf_counter()
         mel = generated_mel(pipe, item.query, mixture, args, args.seed + item_index)
         seconds += time.perf_counter() - start
         for rule in MASK_RULES:
             estimates[f"model, mask ({rule})"] = masked(mel, mixture, rule, pipe)
+        seed = args.seed + item_index
+        one_step = generated_mel(pipe, item.query, mixture, args, seed, num_inference_steps=1)
+        estimates["model, 1 step (ratio)"] = masked(one_step, mixture, "ratio", pipe)
+        if predictive is not None:
+            baseline = generated_mel(predictive, item.query, mixture, args, seed, num_inference_steps=1)
+            estimates["predictive baseline (ratio)"] = masked(baseline, mixture, "ratio", predictive)
         if pipe.vocoder is not None:
             estimates["model, vocoder"] = separate(
                 pipe, item.query, mixture, args, args.seed + item_index, decoder="vocoder"
@@ -121,6 +151,9 @@ def evaluate(args) -> dict:
             query = alternatives[item_index % len(alternatives)]
             paraphrased = generated_mel(pipe, query, mixture, args, args.seed + item_index)
             estimates["model, paraphrased query (ratio)"] = masked(paraphrased, mixture, "ratio", pipe)
+        if item.extra.get("labels"):
+            word = generated_mel(pipe, one_word_label(item.extra["labels"]), mixture, args, seed)
+            estimates["model, one-word label (ratio)"] = masked(word, mixture, "ratio", pipe)
         for name, estimate in estimates.items():
             rows.setdefault(name, []).append((item_index, estimate[: len(reference)]))
         references.append(reference)
@@ -178,6 +211,7 @@ def main():
     parser.add_argument(
         "--corpus", default="data/debian-corpus/manifest.jsonl", help="for paraphrased queries"
     )
+    parser.add_argument("--predictive", help="a predictive baseline model folder (row 'predictive baseline')")
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--guidance", type=float, default=1.0, help="classifier-free guidance (1 = off)")
     parser.add_argument(

@@ -175,6 +175,10 @@ def main():
     p.add_argument("--bs", type=int, default=16)
     p.add_argument("--lr", type=float, default=4e-4)
     p.add_argument("--layers", type=int, default=6)
+    p.add_argument("--patch_time", type=int, default=4)
+    p.add_argument(
+        "--cosine", action="store_true", help="cosine decay of the learning rate to 0 at --max_steps"
+    )
     p.add_argument("--source_noise", type=float, default=0.0)
     p.add_argument("--p_band", type=float, default=0.3)
     p.add_argument("--eval_every", type=int, default=500)
@@ -191,7 +195,7 @@ def main():
         latent_channels=1,
         latent_frequency_bins=64,
         sample_size=256,
-        patch_size_time=4,
+        patch_size_time=args.patch_time,
         patch_size_freq=64,
         num_layers=args.layers,
         num_attention_heads=4,
@@ -208,6 +212,8 @@ def main():
     step, t_start = 0, time.time()
     while time.time() - t_start < args.minutes * 60 and step < args.max_steps:
         lr = args.lr * min(1.0, (step + 1) / 100)
+        if args.cosine:
+            lr *= 0.5 * (1 + np.cos(np.pi * min(step / args.max_steps, 1.0)))
         for g in opt.param_groups:
             g["lr"] = lr
         m, t, caps, snrs = make_batch(*train, rng, args.bs, args.p_band)

@@ -1,8 +1,9 @@
-"""The audio codec, written once: wave -> level -> log-mel -> scaled VAE latent, and latent -> log-mel.
+"""The audio codec, written once: wave -> level -> log-mel -> latent, and latent -> log-mel.
 
 :class:`AudioCodec` owns the log-mel front end (:class:`~flowsep.spectrogram.MelConfig`), the level every
-mixture is brought to (``reference_rms``), the VAE's encode and decode with its latent scaling, and the
-arithmetic between samples, mel frames and latent frames. :class:`~flowsep.FlowSepPipeline`, every training
+mixture is brought to (``reference_rms``), the latent model's encode and decode (a scaled VAE latent, or the
+normalised log-mel of :class:`~flowsep.models.mel_latent.LogMelLatent`), and the arithmetic between samples, mel
+frames and latent frames. :class:`~flowsep.FlowSepPipeline`, every training
 stage and the evaluation scripts encode through it, so training encodes exactly as inference does.
 """
 
@@ -15,6 +16,7 @@ import torch
 from diffusers import AutoencoderKL
 
 from .audio import normalize_mixture
+from .models.mel_latent import LogMelLatent
 from .spectrogram import MelConfig, log_mel_spectrogram
 from .windowing import WindowPlan
 
@@ -24,22 +26,26 @@ MEL_KEYS = tuple(field.name for field in fields(MelConfig) if field.name != "log
 
 class AudioCodec:
     r"""
-    Mono waveforms to scaled VAE latents and back to log-mels.
+    Mono waveforms to latents and back to log-mels.
 
     Args:
-        vae ([`AutoencoderKL`], *optional*): 1-channel KL autoencoder on the log-mel image `(B, 1, N, M)`;
-            needed by `encode`, `decode` and the latent-frame arithmetic only.
+        vae ([`AutoencoderKL`] or [`LogMelLatent`], *optional*): the latent model of the log-mel image
+            `(B, 1, N, M)`: a 1-channel KL autoencoder (latents scaled by its `scaling_factor`) or the per-band
+            normalisation of the log-mel; needed by `encode`, `decode` and the latent-frame arithmetic only.
         mel ([`MelConfig`], *optional*): the log-mel front end the VAE was trained on (default: FlowSep's).
         reference_rms (`float`, defaults to 0.1): level every mixture is brought to before encoding.
     """
 
     def __init__(
-        self, vae: AutoencoderKL | None = None, mel: MelConfig | None = None, reference_rms: float = 0.1
+        self,
+        vae: AutoencoderKL | LogMelLatent | None = None,
+        mel: MelConfig | None = None,
+        reference_rms: float = 0.1,
     ):
         self.vae, self.mel, self.reference_rms = vae, mel or MelConfig(), reference_rms
 
     @classmethod
-    def from_config(cls, config: Mapping, vae: AutoencoderKL | None = None) -> AudioCodec:
+    def from_config(cls, config: Mapping, vae: AutoencoderKL | LogMelLatent | None = None) -> AudioCodec:
         """From flat front-end settings (a pipeline's config: `sample_rate`, ..., `fmax`, `reference_rms`)."""
         mel = MelConfig(**{key: config[key] for key in MEL_KEYS})
         return cls(vae, mel, config["reference_rms"])
@@ -56,7 +62,9 @@ class AudioCodec:
 
     @property
     def time_factor(self) -> int:
-        """Down-sampling of the VAE in time (and frequency): 4 for three blocks."""
+        """Down-sampling of the latent in time (and frequency): 4 for a VAE of three blocks, 1 for the log-mel."""
+        if isinstance(self.vae, LogMelLatent):
+            return LogMelLatent.time_factor
         return 2 ** (len(self.vae.config.block_out_channels) - 1)
 
     @property
@@ -110,14 +118,21 @@ class AudioCodec:
     def encode(
         self, wave: torch.Tensor, device: torch.device | str | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Levelled waveforms `(B, S)` -> (scaled latents `(B, C, T, F)`: the posterior's mode times
-        `scaling_factor`, in the VAE's dtype; log-mels `(B, M, N)`), on `device` (default: the VAE's)."""
+        """Levelled waveforms `(B, S)` -> (latents `(B, C, T, F)` in the latent model's dtype: a VAE's posterior
+        mode times `scaling_factor`, or the normalised log-mel image; log-mels `(B, M, N)`), on `device`
+        (default: the latent model's)."""
         mel = self.log_mel(wave.to(self.vae.device if device is None else device))  # (B, M, N)
         image = self.mel_to_image(mel).to(self.vae.dtype)  # (B, 1, N, M)
+        if isinstance(self.vae, LogMelLatent):
+            return self.vae.encode(image), mel
         latents = self.vae.encode(image).latent_dist.mode() * self.vae.config.scaling_factor
         return latents, mel
 
     def decode(self, latents: torch.Tensor) -> torch.Tensor:
-        """Scaled latents `(B, C, T, F)` -> log-mels `(B, M, N)`, float32."""
-        image = self.vae.decode(latents.to(self.vae.dtype) / self.vae.config.scaling_factor).sample
+        """Latents `(B, C, T, F)` -> log-mels `(B, M, N)`, float32."""
+        latents = latents.to(self.vae.dtype)
+        if isinstance(self.vae, LogMelLatent):
+            image = self.vae.decode(latents)
+        else:
+            image = self.vae.decode(latents / self.vae.config.scaling_factor).sample
         return self.image_to_mel(image).float()

@@ -8,6 +8,7 @@ _LAZY = {
     "FlowSepTransformer": ".transformer_flowsep",
     "FlowSepTransformerOutput": ".transformer_flowsep",
     "FlowSepUNet": ".unet_flowsep",
+    "LogMelLatent": ".mel_latent",
     "encode_text": ".text_encoder",
     "load_text_encoder": ".text_encoder",
 }

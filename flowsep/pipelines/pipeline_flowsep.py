@@ -17,6 +17,7 @@ from ..codec import AudioCodec
 from ..decoding import DECODERS, MASK_RULES, decode_target, decode_to_input
 from ..errors import AudioInputError, CheckpointError, QueryError, UsageError
 from ..flow import source_sample
+from ..models.mel_latent import LogMelLatent
 from ..models.text_encoder import check_queries, encode_text, load_text_encoder
 from ..models.transformer_flowsep import FlowSepTransformer
 from ..models.unet_flowsep import FlowSepUNet
@@ -36,7 +37,8 @@ class FlowSepPipeline(DiffusionPipeline):
     Language-queried sound separation with rectified flow matching (FlowSep, arXiv 2409.07614).
 
     Args:
-        vae ([`AutoencoderKL`]): 1-channel KL autoencoder on the log-mel, latents scaled by `scaling_factor`.
+        vae ([`AutoencoderKL`] or [`LogMelLatent`]): the latent model: a 1-channel KL autoencoder on the log-mel
+            (latents scaled by `scaling_factor`), or the per-band normalised log-mel itself.
         transformer ([`FlowSepTransformer`] or [`FlowSepUNet`]): velocity network over the extended latent
             (`FlowSepUNet`: the official FlowSep UNet, converted by `flowsep convert official-flowsep`).
         scheduler ([`SchedulerMixin`]): a flow-matching scheduler (Euler, Heun or midpoint) that owns the ODE step.
@@ -57,7 +59,7 @@ class FlowSepPipeline(DiffusionPipeline):
 
     def __init__(
         self,
-        vae: AutoencoderKL,
+        vae: AutoencoderKL | LogMelLatent,
         transformer: FlowSepTransformer | FlowSepUNet,
         scheduler: SchedulerMixin,
         text_encoder: PreTrainedModel,

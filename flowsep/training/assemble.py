@@ -13,7 +13,7 @@ from diffusers import AutoencoderKL
 
 from ..codec import AudioCodec
 from ..errors import CheckpointError
-from ..models import BigVGANVocoder, FlowSepTransformer, load_text_encoder
+from ..models import BigVGANVocoder, FlowSepTransformer, LogMelLatent, load_text_encoder
 from ..pipelines import FlowSepPipeline
 from ..schedulers import make_scheduler
 from .data import make_codec
@@ -56,7 +56,10 @@ def _folder(path: str, role: str, subfolder: str) -> Path:
 def assemble(recipe: Recipe) -> Path:
     """Load the stages' folders and write the pipeline to ``recipe.output_dir``. Returns that folder."""
     config = recipe.assemble
-    vae = AutoencoderKL.from_pretrained(_folder(config.vae, "vae", "vae"))
+    if config.codec == "mel":
+        vae = LogMelLatent(recipe.data.mel.n_mels)
+    else:
+        vae = AutoencoderKL.from_pretrained(_folder(config.vae, "vae", "vae"))
     transformer = FlowSepTransformer.from_pretrained(
         _folder(config.transformer, "transformer", "transformer")
     )

@@ -54,6 +54,7 @@ def build_mixtures(data: DataConfig, train: bool, seed: int) -> MixtureDataset |
         segment_seconds=data.segment_seconds,
         train=train,
         seed=seed,
+        keep_in_memory=data.keep_in_memory,
     )
     return MixtureDataset(
         clips, snr_range=data.snr_range, num_interferers=data.num_interferers, mixture_lufs=data.mixture_lufs,

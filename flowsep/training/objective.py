@@ -4,7 +4,10 @@ Given the target latent ``x0`` and the mixture latent, it draws noise and a nois
 sample ``x1`` (the noise itself, or the mixture latent plus scaled noise) and the point ``x_sigma`` on the
 straight path, asks the network for the velocity and regresses it onto ``x1 - x0`` (the conventions of
 :mod:`flowsep.flow`). Rows whose text is dropped get the network's null text, which is
-what classifier-free guidance needs at inference.
+what classifier-free guidance needs at inference. ``source_sigma_prob`` of the rows start exactly at the
+source (``sigma = 1``), where a mixture-source flow makes its one hard decision. The prediction of the data
+``x0_hat = x_sigma - sigma * v`` (:attr:`FlowMatchingOutput.predicted_target`) is what a data-space loss
+(e.g. SI-SDR of the decoded waveform) sees; that loss is a reweighting of the same velocity objective.
 """
 
 from __future__ import annotations
@@ -19,11 +22,19 @@ from ..flow import interpolate, sample_sigmas, source_sample, timestep_from_sigm
 
 @dataclass
 class FlowMatchingOutput:
-    """loss: scalar MSE; sigma: ``(B,)`` noise levels; prediction: ``(B, C, T, F)`` velocity."""
+    """loss: scalar MSE; sigma: ``(B,)`` noise levels; x_sigma, prediction: ``(B, C, T, F)`` the network's
+    input and its velocity."""
 
     loss: torch.Tensor
     sigma: torch.Tensor
+    x_sigma: torch.Tensor
     prediction: torch.Tensor
+
+    @property
+    def predicted_target(self) -> torch.Tensor:
+        """The data the velocity points to: ``x_sigma - sigma * prediction``, ``(B, C, T, F)``."""
+        sigma = self.sigma.view(-1, *([1] * (self.x_sigma.dim() - 1))).to(self.prediction.dtype)
+        return self.x_sigma - sigma * self.prediction
 
 
 class FlowMatchingObjective:
@@ -37,6 +48,7 @@ class FlowMatchingObjective:
         text_dropout (`float`, defaults to 0.1): probability that a row gets the null text.
         source (`str`, defaults to `"noise"`), source_noise (`float`, defaults to 1.0): the flow's source, see
             [`flowsep.flow.source_sample`]; the transformer's config says which one it learns.
+        source_sigma_prob (`float`, defaults to 0.0): probability that a row's noise level is exactly 1.
 
     The randomness (noise, noise levels, text dropout) comes from the given `torch.Generator` on the CPU, so
     a training step is reproducible from its seed whatever the device.
@@ -50,8 +62,9 @@ class FlowMatchingObjective:
         text_dropout: float = 0.1,
         source: str = "noise",
         source_noise: float = 1.0,
+        source_sigma_prob: float = 0.0,
     ):
-        self.timestep_sampling = timestep_sampling
+        self.timestep_sampling, self.source_sigma_prob = timestep_sampling, source_sigma_prob
         self.source, self.source_noise = source, source_noise
         self.logit_mean, self.logit_std = logit_mean, logit_std
         self.text_dropout = text_dropout
@@ -81,6 +94,9 @@ class FlowMatchingObjective:
         sigma = sample_sigmas(
             batch, self.timestep_sampling, generator, "cpu", self.logit_mean, self.logit_std
         )
+        if self.source_sigma_prob > 0:  # drawn only when used: other recipes keep their random streams
+            at_source = torch.rand(batch, generator=generator) < self.source_sigma_prob
+            sigma = torch.where(at_source, torch.ones_like(sigma), sigma)
         drop = torch.rand(batch, generator=generator) < p_drop
         sigma, drop = sigma.to(device), drop.to(device)
         x1 = source_sample(noise, mixture_latents, self.source, self.source_noise)
@@ -90,4 +106,4 @@ class FlowMatchingObjective:
             encoder_hidden_states=text_states, encoder_attention_mask=text_mask, text_dropout_mask=drop,
         ).sample  # fmt: skip
         loss = F.mse_loss(prediction.float(), velocity(target_latents, x1).float())
-        return FlowMatchingOutput(loss=loss, sigma=sigma, prediction=prediction)
+        return FlowMatchingOutput(loss=loss, sigma=sigma, x_sigma=x_sigma, prediction=prediction)

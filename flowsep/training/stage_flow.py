@@ -1,8 +1,11 @@
-"""``flow`` stage: FlowSep's velocity network with a frozen VAE and a frozen text encoder.
+"""``flow`` stage: FlowSep's velocity network with a frozen latent model and a frozen text encoder.
 
-Per batch: level the mixtures (same gain on the targets) and encode both to scaled VAE latents with the
-pipeline's :class:`~flowsep.codec.AudioCodec`, encode the captions to text states, and apply the
-:class:`~flowsep.training.objective.FlowMatchingObjective` (text dropout for classifier-free guidance).
+Per batch: level the mixtures (same gain on the targets) and encode both to latents with the pipeline's
+:class:`~flowsep.codec.AudioCodec` (a trained VAE, or ``flow.codec: mel``: the normalised log-mel), encode the
+captions to text states, and apply the :class:`~flowsep.training.objective.FlowMatchingObjective` (text dropout
+for classifier-free guidance). ``flow.waveform_loss_weight`` adds what the metric sees: the predicted target
+latent is decoded to a log-mel, the mask decoder turns it into a waveform, and its SI-SDR against the true
+target (capped at ``SI_SDR_CAP_DB``) is maximised.
 With ``flow.cache_dir`` the latents and text states come from a :mod:`~flowsep.training.latent_cache`.
 Validation writes separations of a few validation mixtures by a :class:`~flowsep.FlowSepPipeline` built
 from the current weights.
@@ -14,16 +17,20 @@ from pathlib import Path
 
 import torch
 from diffusers import AutoencoderKL
+from torchmetrics.functional.audio import scale_invariant_signal_distortion_ratio
 
+from ..decoding import mask_decode
 from ..errors import RecipeError
 from ..figures import write_example
-from ..models import BigVGANVocoder, FlowSepTransformer, encode_text, load_text_encoder
+from ..models import BigVGANVocoder, FlowSepTransformer, LogMelLatent, encode_text, load_text_encoder
 from .assemble import build_pipeline
 from .components import build_component
 from .data import make_codec
 from .latent_cache import LatentCacheDataset, build_latent_cache, collate_cached
 from .objective import FlowMatchingObjective
 from .stage import StageTask
+
+SI_SDR_CAP_DB = 30.0  # a row separated this well stops pulling on the waveform loss
 
 
 class FlowStage(StageTask):
@@ -41,10 +48,13 @@ class FlowStage(StageTask):
         self.accelerator = accelerator
         self.objective = FlowMatchingObjective(
             config.timestep_sampling, config.logit_mean, config.logit_std, config.text_dropout,
-            transformer.source, transformer.source_noise,
+            transformer.source, transformer.source_noise, config.source_sigma_prob,
         )  # fmt: skip
-        vae = AutoencoderKL.from_pretrained(config.vae, torch_dtype=weight_dtype)
-        self.codec = make_codec(self.recipe.data, vae.to(self.device).eval().requires_grad_(False))
+        if config.codec == "mel":
+            latent_model = LogMelLatent(self.mel.n_mels)
+        else:
+            latent_model = AutoencoderKL.from_pretrained(config.vae, torch_dtype=weight_dtype)
+        self.codec = make_codec(self.recipe.data, latent_model.to(self.device).eval().requires_grad_(False))
         segment = round(self.recipe.data.segment_seconds * self.mel.sample_rate)
         latent_frames = self.codec.latent_frames(segment)
         if latent_frames != transformer.sample_size:
@@ -75,6 +85,7 @@ class FlowStage(StageTask):
         return {
             "target_latents": target_latents, "mixture_latents": mixture_latents,
             "text_states": states.float(), "text_mask": mask,
+            "mixture": mixture.to(self.device), "target": target.to(self.device),
         }  # fmt: skip
 
     def train_dataset(self):
@@ -96,11 +107,23 @@ class FlowStage(StageTask):
         return self.encode(batch)
 
     def _loss(self, model, batch, generator, text_dropout=None):
-        inputs = self._inputs(batch)
-        return self.objective(
+        config, inputs = self.recipe.flow, self._inputs(batch)
+        output = self.objective(
             model, inputs["target_latents"], inputs["mixture_latents"], inputs["text_states"], inputs["text_mask"],
             generator=generator, text_dropout=text_dropout,
-        ).loss  # fmt: skip
+        )  # fmt: skip
+        loss = config.velocity_loss_weight * output.loss
+        if config.waveform_loss_weight:
+            loss = loss + config.waveform_loss_weight * self._waveform_loss(output.predicted_target, inputs)
+        return loss
+
+    def _waveform_loss(self, predicted: torch.Tensor, inputs: dict) -> torch.Tensor:
+        """-SI-SDR in dB (capped) of the mask-decoded prediction `(B, C, T, F)` against the levelled target."""
+        estimate = mask_decode(
+            self.codec.decode(predicted), inputs["mixture"], self.mel, self.recipe.flow.mask_rule
+        )
+        si_sdr = scale_invariant_signal_distortion_ratio(estimate, inputs["target"])
+        return -si_sdr.clamp(max=SI_SDR_CAP_DB).mean()
 
     def training_step(self, batch, models, optimize, generator) -> dict:
         loss = self._loss(models["transformer"], batch, generator)
