@@ -27,6 +27,7 @@ COMMANDS = {
     "toy-corpus": "write a small corpus of synthetic sounds and its manifests, for smoke runs",
     "train": "train a stage (vae, flow, vocoder) or assemble a pipeline",
     "convert": "convert a checkpoint trained elsewhere into a flowsep model",
+    "app": "serve a local web page that separates uploaded mixtures",
 }
 
 

@@ -1,0 +1,56 @@
+"""``flowsep app``: serve a local web page (Gradio) that separates uploaded or recorded mixtures.
+
+Gradio is an optional extra (``pip install "flowsep[app]"``): without it the command says how to install it.
+The page binds to 127.0.0.1 unless ``--host`` says otherwise, and is public only with ``--share``. The model
+loads once, when the command starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+
+from ..errors import UsageError
+from .options import positive_int
+
+INSTALL_HINT = 'pip install "flowsep[app]" (in a checkout: pip install -e ".[app]")'
+
+
+def register(subparsers):
+    parser = subparsers.add_parser("app", help="serve a local web page that separates uploaded mixtures")
+    parser.add_argument(
+        "--model", default=None, help="model folder or hub id (default: the shipped flowsep-mini)"
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine)"
+    )
+    parser.add_argument(
+        "--port", type=positive_int, default=None, help="port (default: the first free from 7860)"
+    )
+    parser.add_argument(
+        "--share", action="store_true", help="also publish a temporary public gradio.live link"
+    )
+    parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, mps (default: auto)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import tempfile
+    from pathlib import Path
+
+    from ..loading import check_device, check_model_source, default_model, load_pipeline
+
+    # 1. Check the extra, the device and the model folder before anything heavy is imported
+    if importlib.util.find_spec("gradio") is None:
+        raise UsageError(f"the web app needs Gradio, which is not installed: {INSTALL_HINT}")
+    check_device(args.device)
+    check_model_source(args.model or default_model())
+
+    # 2. Load the model once, and serve
+    from ..app.page import serve
+    from ..app.separation import Separator
+
+    pipe = load_pipeline(args.model, args.device)
+    with tempfile.TemporaryDirectory(prefix="flowsep-app-") as work_dir:
+        serve(Separator(pipe, Path(work_dir)), Path(work_dir), args.host, args.port, args.share)
+    return 0
