@@ -136,18 +136,22 @@ def test_page_offers_the_example_and_known_queries(tmp_path):
     assert (tmp_path / "demo_mixture.flac").is_file()
 
 
-def test_app_without_gradio_says_how_to_install_it(monkeypatch, capsys):
-    import importlib.util
+@pytest.mark.parametrize("installed", [None, "5.49.1"])
+def test_app_without_gradio_6_says_how_to_install_it(monkeypatch, capsys, installed):
+    from importlib import metadata
 
     from flowsep.cli import main
 
-    find_spec = importlib.util.find_spec
-    monkeypatch.setattr(
-        importlib.util, "find_spec", lambda name, *a: None if name == "gradio" else find_spec(name, *a)
-    )
+    def version(name):
+        if name != "gradio" or installed is None:
+            raise metadata.PackageNotFoundError(name)
+        return installed
+
+    monkeypatch.setattr(metadata, "version", version)
     assert main(["app"]) == 2
     error = capsys.readouterr().err
-    assert error.count("\n") == 1 and 'pip install "flowsep[app]"' in error
+    assert error.count("\n") == 1 and 'pip install -e ".[app]"' in error
+    assert ("not installed" if installed is None else "found 5.49.1") in error
 
 
 def test_help_does_not_import_gradio_or_torch():

@@ -85,21 +85,17 @@ def build_page(separator: Separator, work_dir: Path) -> gr.Blocks:
                 target, residual = (
                     gr.Audio(
                         type="filepath",
-                        label=name.capitalize(),
+                        label=name,
                         interactive=False,
                         buttons=["download"],
-                        elem_id=name,
+                        elem_id=name.lower(),
                     )
-                    for name in ("target", "residual")
+                    for name in ("Target", "Residual")
                 )
                 downloads = gr.File(
-                    label="Downloads",
-                    file_count="multiple",
-                    interactive=False,
-                    height=110,
-                    elem_id="downloads",
+                    label="Downloads", file_count="multiple", interactive=False, elem_id="downloads"
                 )
-                summary = gr.Markdown(elem_id="summary")
+                summary = gr.Markdown(line_breaks=True, elem_id="summary")
         spectrograms = gr.Image(
             type="filepath", label="Log-mel spectrograms", interactive=False, format="png"
         )

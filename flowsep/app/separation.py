@@ -54,8 +54,8 @@ class Settings:
 @dataclass
 class Separation:
     """Files of one separation: ``target`` and ``residual`` wavs ``(C, S)`` at the input's rate, and
-    ``spectrograms``, a PNG of the log-mels of mixture, target and residual; ``summary`` names the input, the
-    settings and the elapsed time."""
+    ``spectrograms``, a PNG of the log-mels of mixture, target and residual; ``summary``: the elapsed time, the
+    input and the settings, one line each."""
 
     target: Path
     residual: Path
@@ -125,10 +125,12 @@ class Separator:
             target, residual = residual, target
         files = self.write(Path(path), {"mixture": mixture, "target": target, "residual": residual}, rate)
         elapsed = time.perf_counter() - start
-        summary = (
-            f"separated in {elapsed:.1f} s: {describe(Path(path).name, mixture, rate)}; {settings.describe()}"
+        lines = (
+            f"separated in {elapsed:.1f} s",
+            describe(Path(path).name, mixture, rate),
+            settings.describe(),
         )
-        return Separation(**files, summary=summary)
+        return Separation(**files, summary="\n".join(lines))
 
     def write(self, source: Path, waves: dict, rate: int) -> dict[str, Path]:
         """Write target and residual (``(C, S)`` arrays in ``waves``) and the spectrogram figure of all three

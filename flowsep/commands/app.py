@@ -1,6 +1,6 @@
 """``flowsep app``: serve a local web page (Gradio) that separates uploaded or recorded mixtures.
 
-Gradio is an optional extra (``pip install "flowsep[app]"``): without it the command says how to install it.
+Gradio is an optional extra (``pip install -e ".[app]"``): without it the command says how to install it.
 The page binds to 127.0.0.1 unless ``--host`` says otherwise, and is public only with ``--share``. The model
 loads once, when the command starts.
 """
@@ -8,12 +8,12 @@ loads once, when the command starts.
 from __future__ import annotations
 
 import argparse
-import importlib.util
+from importlib import metadata
 
 from ..errors import UsageError
 from .options import positive_int
 
-INSTALL_HINT = 'pip install "flowsep[app]" (in a checkout: pip install -e ".[app]")'
+INSTALL_HINT = 'pip install -e ".[app]" in the flowsep checkout (or pip install "gradio>=6")'
 
 
 def register(subparsers):
@@ -41,8 +41,12 @@ def run(args: argparse.Namespace) -> int:
     from ..loading import check_device, check_model_source, default_model, load_pipeline
 
     # 1. Check the extra, the device and the model folder before anything heavy is imported
-    if importlib.util.find_spec("gradio") is None:
-        raise UsageError(f"the web app needs Gradio, which is not installed: {INSTALL_HINT}")
+    try:
+        gradio_version = metadata.version("gradio")
+    except metadata.PackageNotFoundError:
+        raise UsageError(f"the web app needs Gradio, which is not installed: {INSTALL_HINT}") from None
+    if int(gradio_version.split(".")[0]) < 6:
+        raise UsageError(f"the web app needs Gradio 6 or newer, found {gradio_version}: {INSTALL_HINT}")
     check_device(args.device)
     check_model_source(args.model or default_model())
 
