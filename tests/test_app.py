@@ -54,6 +54,15 @@ def test_remove_swaps_target_and_residual_and_old_results_are_removed(separator,
     assert not extract.target.exists() and removed.target.exists()
 
 
+def test_long_uploads_are_windowed(separator, tmp_path):
+    rng = np.random.default_rng(0)
+    sf.write(tmp_path / "long.wav", (0.1 * rng.standard_normal((20 * 22050, 2))).astype(np.float32), 22050)
+    result = separator(tmp_path / "long.wav", Settings("a dog barking", steps=1))  # about 80 windows
+    info = sf.info(result.target)
+    assert (info.frames, info.samplerate, info.channels) == (20 * 22050, 22050, 2)
+    assert "long.wav (22050 Hz, 2 channels, 20.00 s)" in result.summary and "1 euler step," in result.summary
+
+
 def test_decoders_are_those_the_model_has(tmp_path, mixture_wav):
     assert Separator(make_tiny_pipeline(), tmp_path).decoders == ("mask", "vocoder")
     without = Separator(make_tiny_pipeline(with_vocoder=False), tmp_path)

@@ -7,6 +7,7 @@ traceback, and the page keeps serving.
 
 from __future__ import annotations
 
+import html
 import json
 import shutil
 from functools import partial
@@ -47,11 +48,12 @@ def run_request(
 ) -> tuple:  # fmt: skip
     """The click handler: the page's values in, ``(target, residual, downloads, spectrograms, summary)`` out;
     the library's errors raised as ``gr.Error`` with their one-line message."""
-    settings = Settings(query or "", mode, int(steps), solver, decoder, float(guidance), int(seed or 0))
+    guidance = 1.0 if guidance is None else float(guidance)  # an emptied number box: the default
+    settings = Settings(query or "", mode, int(steps), solver, decoder, guidance, int(seed or 0))
     try:
         result: Separation = separator(mixture, settings)
-    except FlowSepError as error:
-        raise gr.Error(str(error), print_exception=False) from None
+    except FlowSepError as error:  # Gradio renders the message as HTML: escape the file name and query in it
+        raise gr.Error(html.escape(str(error)), print_exception=False) from None
     files = [str(result.target), str(result.residual)]
     return *files, files, str(result.spectrograms), result.summary
 

@@ -44,10 +44,10 @@ class Settings:
     seed: int = 0
 
     def describe(self) -> str:
-        """``"extract 'bells ringing': 10 euler steps, mask decoder, guidance 1.0, seed 0"``."""
+        """``"extract 'bells ringing': 10 euler steps, mask decoder, guidance 1, seed 0"``."""
         return (
-            f"{self.mode} '{self.query.strip()}': {self.steps} {self.solver} steps, {self.decoder} decoder, "
-            f"guidance {self.guidance:g}, seed {self.seed}"
+            f"{self.mode} '{self.query.strip()}': {self.steps} {self.solver} step{'s' * (self.steps != 1)}, "
+            f"{self.decoder} decoder, guidance {self.guidance:g}, seed {self.seed}"
         )
 
 
