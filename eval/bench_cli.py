@@ -1,8 +1,11 @@
 """Wall time of the ``flowsep`` command as a user sees it: ``flowsep --help``, a flag error, and ``flowsep separate``
-of a 10 s file with the default model (imports, loading, separation and writing included).
+of a 10 s file with the default model (imports, loading, separation and writing included), and the floor under
+the last: a process that only imports the libraries every separation needs (torch, diffusers' pipeline and model
+bases, transformers' model base) and exits.
 
-    python eval/bench_cli.py [--runs 5] [--separate-runs 3] [--steps 10] [--out eval/reports/bench_cli.md]
+    python eval/bench_cli.py [--runs 5] [--separate-runs 3] [--steps 10] [--out eval/reports/bench_cli]
 
+Writes ``OUT.json`` and ``OUT.md``.
 Each command runs in a fresh process (``python -m flowsep.cli``, as the ``flowsep`` script does); the report gives
 the median and the spread, with the machine's load average beside them (other work on the machine slows
 everything: compare medians taken at a similar load).
@@ -11,6 +14,7 @@ everything: compare medians taken at a similar load).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -21,6 +25,16 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+
+IMPORT_FLOOR = "; ".join(
+    f"import {module}"
+    for module in (
+        "torch",
+        "diffusers.pipelines.pipeline_utils",
+        "diffusers.models.modeling_utils",
+        "transformers.modeling_utils",
+    )
+)
 
 
 def wall(command: list[str], env: dict) -> float:
@@ -44,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5, help="runs of --help and of the flag error")
     parser.add_argument("--separate-runs", type=int, default=3, help="runs of the 10 s separation")
     parser.add_argument("--steps", type=int, default=10)
-    parser.add_argument("--out", help="also write the table to this markdown file")
+    parser.add_argument("--out", default="eval/reports/bench_cli", help="report path without extension")
     args = parser.parse_args(argv)
 
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
@@ -63,6 +77,12 @@ def main(argv: list[str] | None = None) -> int:
                 args.runs,
                 env,
             ),  # fmt: skip
+            measure(
+                "import floor: torch, diffusers, transformers",
+                [sys.executable, "-c", IMPORT_FLOOR],
+                args.separate_runs,
+                env,
+            ),
             measure(
                 f"flowsep separate, 10 s, {args.steps} steps, default model",
                 [
@@ -92,10 +112,14 @@ def main(argv: list[str] | None = None) -> int:
     lines += [f"| {r['name']} | {r['median']:.2f} | {r['min']:.2f} | {r['max']:.2f} | {r['runs']} | {r['load']:.1f} |"
               for r in rows]  # fmt: skip
     print("\n".join(lines))
-    if args.out:
-        Path(args.out).write_text(
-            "# flowsep command-line timings (eval/bench_cli.py)\n\n" + "\n".join(lines) + "\n"
-        )
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".md").write_text(
+        "# flowsep command-line timings (eval/bench_cli.py)\n\n" + "\n".join(lines) + "\n"
+    )
+    out.with_suffix(".json").write_text(
+        json.dumps({"cpu_threads": os.cpu_count(), "rows": rows}, indent=1) + "\n"
+    )
     return 0
 
 

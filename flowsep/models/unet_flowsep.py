@@ -34,7 +34,6 @@ import torch.nn as nn
 import torch.nn.functional as F
 from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.modeling_utils import ModelMixin  # noqa: F401 (diffusers looks the base up by name)
-from diffusers.pipelines.audioldm2.modeling_audioldm2 import AudioLDM2UNet2DConditionModel
 
 from ..flow import NUM_TRAIN_TIMESTEPS, SOURCES
 from .velocity import VelocityModel
@@ -90,6 +89,8 @@ class FlowSepUNet(VelocityModel, ConfigMixin):
         if source not in SOURCES:
             raise ValueError(f"source={source!r}: choose one of {SOURCES}")
         levels = len(block_out_channels)
+        from diffusers.pipelines.audioldm2.modeling_audioldm2 import AudioLDM2UNet2DConditionModel  # on use: slow
+
         self.unet = AudioLDM2UNet2DConditionModel(
             in_channels=2 * latent_channels,
             out_channels=2 * latent_channels,

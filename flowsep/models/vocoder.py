@@ -12,8 +12,6 @@ import os
 from pathlib import Path
 
 import torch
-from bigvgan import BigVGAN
-from bigvgan.env import AttrDict
 from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.modeling_utils import ModelMixin
 
@@ -61,6 +59,9 @@ class BigVGANVocoder(ModelMixin, ConfigMixin):
         if product != hop_size:
             raise ValueError(f"upsample_rates multiply to {product}, but hop_size is {hop_size}")
         hparams = {key: getattr(self.config, key) for key in GENERATOR_KEYS}
+        from bigvgan import BigVGAN  # imported on use: bigvgan pulls librosa and scipy, seconds of start-up
+        from bigvgan.env import AttrDict
+
         self.generator = BigVGAN(AttrDict(hparams))
 
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
