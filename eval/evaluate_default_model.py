@@ -43,9 +43,9 @@ from flowsep.loading import load_pipeline
 from flowsep.metrics import evaluate_separation
 
 
-def paraphrases_by_clip(corpus_manifest: Path) -> dict[str, list[str]]:
-    """``clip id -> paraphrased captions`` from the corpus manifest's ``paraphrase_captions`` column."""
-    return {r.id: r.extra.get("paraphrase_captions", []) for r in read_manifest(corpus_manifest)}
+def clips_by_id(corpus_manifest: Path) -> dict:
+    """``clip id -> record`` of the corpus manifest (its ``labels`` and ``paraphrase_captions`` column)."""
+    return {record.id: record for record in read_manifest(corpus_manifest)}
 
 
 def one_word_label(labels: list[str]) -> str:
@@ -117,7 +117,7 @@ def evaluate(args) -> dict:
     if predictive is not None:
         predictive.set_progress_bar_config(disable=True)
     bench = read_benchmark(args.benchmark, limit=args.limit)
-    paraphrases = paraphrases_by_clip(Path(args.corpus)) if args.corpus else {}
+    clips = clips_by_id(Path(args.corpus)) if args.corpus else {}
     rate, codec = pipe.config.sample_rate, pipe.codec
     rows: dict[str, list[tuple[int, torch.Tensor]]] = {}
     references, mixtures, seconds = [], [], 0.0
@@ -146,13 +146,14 @@ def evaluate(args) -> dict:
             estimates["model, vocoder"] = separate(
                 pipe, item.query, mixture, args, args.seed + item_index, decoder="vocoder"
             )
-        alternatives = paraphrases.get(str(item.extra.get("target_id", "")), [])
+        clip = clips.get(str(item.extra.get("target_id", "")))
+        alternatives = clip.extra.get("paraphrase_captions", []) if clip else []
         if alternatives:
             query = alternatives[item_index % len(alternatives)]
             paraphrased = generated_mel(pipe, query, mixture, args, args.seed + item_index)
             estimates["model, paraphrased query (ratio)"] = masked(paraphrased, mixture, "ratio", pipe)
-        if item.extra.get("labels"):
-            word = generated_mel(pipe, one_word_label(item.extra["labels"]), mixture, args, seed)
+        if clip and clip.labels:
+            word = generated_mel(pipe, one_word_label(clip.labels), mixture, args, seed)
             estimates["model, one-word label (ratio)"] = masked(word, mixture, "ratio", pipe)
         for name, estimate in estimates.items():
             rows.setdefault(name, []).append((item_index, estimate[: len(reference)]))
@@ -209,7 +210,7 @@ def main():
     parser.add_argument("--model", default="checkpoints/flowsep-mini")
     parser.add_argument("--benchmark", default="data/benchmarks/debian-test")
     parser.add_argument(
-        "--corpus", default="data/debian-corpus/manifest.jsonl", help="for paraphrased queries"
+        "--corpus", default="data/debian-corpus/manifest.jsonl", help="for paraphrases and one-word labels"
     )
     parser.add_argument("--predictive", help="a predictive baseline model folder (row 'predictive baseline')")
     parser.add_argument("--steps", type=int, default=10)
