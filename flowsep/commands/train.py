@@ -2,7 +2,7 @@
 
 ::
 
-    flowsep train recipes/mini/vae.yaml [--output-dir DIR] [--max-steps N] [--resume latest|CHECKPOINT_DIR]
+    flowsep train recipes/mini-mel/flow.yaml [--output-dir DIR] [--max-steps N] [--resume latest|CHECKPOINT_DIR]
         [--set key.sub=value ...]
     accelerate launch -m flowsep.cli train recipes/paper/flow.yaml ...    # several processes or GPUs
 
