@@ -1,6 +1,7 @@
 """Speed and memory of separation: FlowSep transformer (mini and paper size) vs the official FlowSep UNet.
 
-For every architecture, at the paper's latent size (one 10.24 s window = 8 x 256 x 16):
+For every architecture, at its own window (the paper's latent: one 10.24 s window = 8 x 256 x 16; flowsep-mini:
+one 2.56 s window of the log-mel, 1 x 256 x 64):
 * time per ODE step (one network evaluation, batch 1), parameters;
 * time per window of the codec (VAE encode + decode, mask decoder or BigVGAN);
 * whole-separation time and real-time factor for each input length and step count. For the mini model these
@@ -100,7 +101,12 @@ def build_pipeline(arch: str, model: str | None, device):
 
 def network_step(arch: str, pipe, device, repeats: int) -> tuple[float, int]:
     """(seconds per evaluation at batch 1, parameters) of the transformer or the UNet."""
-    latents = torch.randn(1, 8, 256, 16, device=device)
+    if arch == "unet":
+        latents = torch.randn(1, 8, 256, 16, device=device)
+    else:  # one window of the model's own latent (a VAE's, or the log-mel's)
+        config = pipe.transformer.config
+        shape = (1, config.latent_channels, config.sample_size, config.latent_frequency_bins)
+        latents = torch.randn(shape, device=device)
     text = torch.randn(
         1, 16, 1024 if arch == "unet" else pipe.transformer.config.text_embed_dim, device=device
     )
