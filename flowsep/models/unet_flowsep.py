@@ -89,7 +89,9 @@ class FlowSepUNet(VelocityModel, ConfigMixin):
         if source not in SOURCES:
             raise ValueError(f"source={source!r}: choose one of {SOURCES}")
         levels = len(block_out_channels)
-        from diffusers.pipelines.audioldm2.modeling_audioldm2 import AudioLDM2UNet2DConditionModel  # on use: slow
+        from diffusers.pipelines.audioldm2.modeling_audioldm2 import (
+            AudioLDM2UNet2DConditionModel,  # on use: slow
+        )
 
         self.unet = AudioLDM2UNet2DConditionModel(
             in_channels=2 * latent_channels,
