@@ -45,8 +45,11 @@ def sample_sigmas(
     device: torch.device | str = "cpu",
     logit_mean: float = 0.0,
     logit_std: float = 1.0,
+    source_prob: float = 0.0,
 ) -> torch.Tensor:
-    """Training noise levels ``(B,)`` in (0, 1): ``uniform`` or ``logit_normal`` (SD3's sampling)."""
+    """Training noise levels ``(B,)`` in (0, 1]: ``uniform`` or ``logit_normal`` (SD3's sampling); a fraction
+    ``source_prob`` of the rows is set to exactly 1, the source (drawn only when positive, so that other
+    settings keep their random streams)."""
     if scheme == "uniform":
         sigma = torch.rand(batch_size, generator=generator, device=device)
     elif scheme == "logit_normal":
@@ -55,7 +58,11 @@ def sample_sigmas(
         )
     else:
         raise ValueError(f"unknown timestep sampling scheme {scheme!r}: use 'uniform' or 'logit_normal'")
-    return sigma.clamp(1e-5, 1.0)
+    sigma = sigma.clamp(1e-5, 1.0)
+    if source_prob > 0:
+        at_source = torch.rand(batch_size, generator=generator, device=device) < source_prob
+        sigma = torch.where(at_source, torch.ones_like(sigma), sigma)
+    return sigma
 
 
 def timestep_from_sigma(sigma: torch.Tensor) -> torch.Tensor:

@@ -142,14 +142,8 @@ class ClipDataset(Dataset):
         audio = self.records[index].audio
         crop_rng = rng if self.train else None
         try:
-            if self.decoded is None:
-                return load_segment(
-                    audio, self.sample_rate, self.segment_samples, crop_rng, self.silence_threshold
-                )
-            if audio not in self.decoded:
-                self.decoded[audio] = load_audio(audio, target_sample_rate=self.sample_rate)
             return cut_segment(
-                self.decoded[audio], audio, self.segment_samples, crop_rng, self.silence_threshold
+                self._decode(audio), audio, self.segment_samples, crop_rng, self.silence_threshold
             )
         except AudioInputError as error:
             reason = "silent" if isinstance(error, SilentSegmentError) else "unreadable"
@@ -160,6 +154,14 @@ class ClipDataset(Dataset):
                     f"skipping a clip: {error} ({self.skipped[reason]} {reason} so far)", stacklevel=2
                 )
             return None
+
+    def _decode(self, audio: str) -> torch.Tensor:
+        """The whole clip ``(T,)`` at ``sample_rate``, from memory when ``keep_in_memory`` has kept it."""
+        if self.decoded is None:
+            return load_audio(audio, target_sample_rate=self.sample_rate)
+        if audio not in self.decoded:
+            self.decoded[audio] = load_audio(audio, target_sample_rate=self.sample_rate)
+        return self.decoded[audio]
 
     def segment(self, index: int, rng: np.random.Generator) -> tuple[int, torch.Tensor]:
         """The ``(T,)`` segment of clip ``index`` or, when it is unusable, of another clip drawn with ``rng``.

@@ -92,11 +92,14 @@ class FlowMatchingObjective:
         p_drop = self.text_dropout if text_dropout is None else text_dropout
         noise = torch.randn(target_latents.shape, generator=generator).to(device, target_latents.dtype)
         sigma = sample_sigmas(
-            batch, self.timestep_sampling, generator, "cpu", self.logit_mean, self.logit_std
+            batch,
+            self.timestep_sampling,
+            generator,
+            "cpu",
+            self.logit_mean,
+            self.logit_std,
+            self.source_sigma_prob,
         )
-        if self.source_sigma_prob > 0:  # drawn only when used: other recipes keep their random streams
-            at_source = torch.rand(batch, generator=generator) < self.source_sigma_prob
-            sigma = torch.where(at_source, torch.ones_like(sigma), sigma)
         drop = torch.rand(batch, generator=generator) < p_drop
         sigma, drop = sigma.to(device), drop.to(device)
         x1 = source_sample(noise, mixture_latents, self.source, self.source_noise)
