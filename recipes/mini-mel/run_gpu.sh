@@ -18,7 +18,8 @@
 #              "data/debian-corpus-packed/audio/valid", "data/debian-corpus-packed/text_table"])
 #
 # Back under $OUT: train.log (versions, progress, timings), flowsep-mini.tar.part-aa, -ab, -ac (the assembled
-# model: `cat flowsep-mini.tar.part-* | tar -x -C runs/mini-gpu`), valid.md and valid.json (the evaluation of
+# model: `cat flowsep-mini.tar.part-* | tar -x -C runs/mini-gpu`), bench_speed_gpu.json (GPU timings of the new
+# model and the paper-size transformer), valid.md and valid.json (the evaluation of
 # the first EVAL_ITEMS, default 60, of a debian-valid built there from the packed clips: the SDR of all 200
 # would take CPU minutes the lease has not, so evaluate the full benchmark here). TRAIN_MINUTES (default 6) is
 # the training budget; the rest of the 600 s goes to installing, loading, assembling and evaluating.
@@ -80,6 +81,9 @@ device() {
         ${TRAIN_ARGS:-}
     python3 -m flowsep.train recipes/mini-mel/assemble_gpu.yaml
     tar -C "$RUN" -cf - flowsep-mini | split -b 15M - "$OUT/flowsep-mini.tar.part-"
+    timeout 80 python3 eval/bench_speed.py --archs mini paper --durations 10 60 --steps 1 10 \
+        --model "$RUN/flowsep-mini" --device "${DEVICE:-cuda}" --out "$OUT/bench_speed_gpu.json" ||
+        echo "bench_speed stopped (timeout or error); the evaluation goes on"
     wait "$benchmark" || { cat "$RUN/benchmark.log"; exit 1; }
     echo "model assembled and copied at ${SECONDS} s; evaluating"
     timeout "$((SECONDS < 540 ? 570 - SECONDS : 30))" python3 eval/evaluate_default_model.py \
