@@ -135,7 +135,7 @@ def test_null_text_is_the_empty_caption_and_guidance_uses_it(converted):
 
 
 @pytest.mark.parametrize("decoder", ["vocoder", "mask"])
-def test_converted_pipeline_separates(converted, decoder):
+def test_converted_pipeline_runs_both_decoders_deterministically(converted, decoder):
     pipe = FlowSepPipeline.from_pretrained(converted[2])
     pipe.set_progress_bar_config(disable=True)
     mixture = noise_mixture(seconds=1.0)

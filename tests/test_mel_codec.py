@@ -112,7 +112,7 @@ def train_mel(recipe: str, output_dir: Path, overrides: dict) -> Path:
     return output_dir
 
 
-def test_mel_flow_trains_assembles_and_separates(corpus, tmp_path, mixture_wav):  # noqa: F811
+def test_mel_flow_trains_assembles_and_runs(corpus, tmp_path, mixture_wav):  # noqa: F811
     small = {
         **data_overrides(corpus), "data.segment_seconds": 0.32, "model.sample_size": 32, "model.num_layers": 1,
         "model.num_attention_heads": 2, "model.attention_head_dim": 16, "model.text_embed_dim": 32,

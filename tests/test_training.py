@@ -98,7 +98,7 @@ def test_every_stage_writes_loadable_folders(stages):
     assert list((stages["vae"] / "logs").rglob("events.out.tfevents.*"))
 
 
-def test_assembled_pipeline_separates(stages, mixture_wav):
+def test_assembled_pipeline_loads_and_runs(stages, mixture_wav):
     pipe = FlowSepPipeline.from_pretrained(stages["pipeline"])
     pipe.set_progress_bar_config(disable=True)
     out = pipe(
