@@ -100,6 +100,20 @@ def test_noise_levels_are_reproducible_from_the_seed_with_the_stated_defaults():
     torch.testing.assert_close(got, expected)
 
 
+def test_a_share_of_rows_at_the_source_is_drawn_after_the_levels_from_the_same_generator():
+    """``source_prob = p``: the levels as without it, then a second uniform draw puts rows below ``p`` at 1."""
+    generator = torch.Generator().manual_seed(5)
+    levels = torch.rand(20_000, generator=generator).clamp(1e-5, 1.0)
+    at_source = torch.rand(20_000, generator=generator) < 0.3
+    expected = torch.where(at_source, torch.ones_like(levels), levels)
+    got = sample_sigmas(20_000, "uniform", torch.Generator().manual_seed(5), source_prob=0.3)
+    torch.testing.assert_close(got, expected, rtol=0, atol=0)
+    assert abs((got == 1.0).float().mean().item() - 0.3) < 0.01
+    assert abs(got[got < 1.0].mean().item() - 0.5) < 0.01  # the other rows stay uniform
+    plain = sample_sigmas(64, "uniform", torch.Generator().manual_seed(5), source_prob=0.0)
+    torch.testing.assert_close(plain, levels[:64].clone(), rtol=0, atol=0)  # p = 0 draws nothing more
+
+
 def test_path_keeps_a_half_precision_dtype():
     x0, x1 = torch.ones(2, 3, dtype=torch.bfloat16), torch.zeros(2, 3, dtype=torch.bfloat16)
     out = interpolate(x0, x1, torch.tensor([0.25, 0.5]))
@@ -161,6 +175,20 @@ def test_objective_noise_levels_and_timesteps_match():
     torch.testing.assert_close(out.prediction, model.forward(
         model.inputs["x"], None, out.sigma * 1000, None, None, None
     ).sample)  # fmt: skip
+
+
+def test_objective_puts_its_share_of_rows_at_the_source_and_returns_the_point_on_the_path():
+    model = OracleVelocity(latents(1))
+    objective = FlowMatchingObjective(source="mixture", source_noise=0.0, source_sigma_prob=0.5)
+    out = run_objective(model, objective, seed=7)
+    reference = torch.Generator().manual_seed(7)
+    torch.randn(SHAPE, generator=reference)
+    expected = sample_sigmas(SHAPE[0], generator=reference, source_prob=0.5)
+    torch.testing.assert_close(out.sigma, expected, rtol=0, atol=0)
+    assert 0.3 < (out.sigma == 1.0).float().mean().item() < 0.7  # 64 rows: 0.5 +- 3 standard errors
+    sigma = out.sigma.view(-1, 1, 1, 1)
+    torch.testing.assert_close(out.x_sigma, (1 - sigma) * latents(1) + sigma * latents(2))
+    assert out.x_sigma is model.inputs["x"]
 
 
 def test_objective_draws_noise_levels_and_dropout_from_its_generator_in_order():
