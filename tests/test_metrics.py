@@ -23,10 +23,12 @@ from flowsep.metrics import (
     frechet_distance,
     frechet_distance_from_embeddings,
     sdr,
+    separation,
     si_sdr,
     si_sdr_improvement,
     summarize,
 )
+from flowsep.metrics.separation import is_silent
 
 SR = 16000
 
@@ -82,6 +84,16 @@ def test_silent_reference_is_nan_and_counted(signals):
         assert scores.summary[name].n == 2 and scores.summary[name].n_nan == 1
     assert scores.per_item["si_sdr"][2] == scores.per_item["sdr"][2] == -SDR_CEILING_DB
     assert scores.summary["si_sdr"].mean == pytest.approx((scores.per_item["si_sdr"][0] - SDR_CEILING_DB) / 2)
+
+
+def test_silence_is_a_mean_power_strictly_below_the_threshold_of_minus_100_db():
+    """A signal whose mean power equals the threshold is not silent; a hair below it is (exact binary values)."""
+    assert separation.SILENCE_POWER == 1e-10
+    wave = torch.full((2, 8), 2.0**-17, dtype=torch.float64)  # mean power 2**-34, exactly
+    wave[1] *= 1 - 2.0**-10
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(separation, "SILENCE_POWER", 2.0**-34)
+        assert is_silent(wave).tolist() == [False, True]
 
 
 def test_summary_statistics():
