@@ -1,15 +1,15 @@
 """Mutation score of flowsep's numerical core, with mutmut (https://pypi.org/project/mutmut/).
 
     pip install "mutmut==3.8.1"
-    nice -n 10 python eval/mutation.py            # about 30-60 min on 2 cores; writes eval/reports/mutation.json
+    nice -n 10 python eval/mutation.py            # 2-3 h on 2 quiet cores; writes eval/reports/mutation.json
 
 The committed tree (``git archive HEAD``, so that edits in progress do not leak in) is unpacked into a scratch
 folder with a ``setup.cfg`` that points mutmut at the core modules and at the fast tests that pin them. Mutants
 run in mutmut's fork server (torch is not fork-safe) on ``--max-children`` processes. Only the functions named
 in :data:`SCOPE` are scored (guidance and the ODE loop in the pipeline, the level functions in ``audio``).
-Mutants listed in :data:`EQUIVALENT` cannot change behaviour; they are reported with the reason and left out
-of the score. The report is ``{"killed", "survived", "equivalent", "timeout", "score", "survivors",
-"equivalents", ...}``, with ``score = killed / (killed + survived)`` over non-equivalent mutants (timeouts
+Mutants listed in ``eval/mutation_equivalents.yaml`` (by function and diff) cannot change behaviour; they are
+reported with the reason and left out of the score. The report is ``{"killed", "survived", "equivalent",
+"timeout", "score", "survivors", "equivalents", "stale_equivalents", ...}``, with ``score = killed / (killed + survived)`` over non-equivalent mutants (timeouts
 count as killed: a mutant that hangs the tests is caught).
 """
 
@@ -26,6 +26,8 @@ import sys
 import tarfile
 import time
 from pathlib import Path
+
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -72,42 +74,10 @@ TESTS = [
     "tests/test_pipeline.py",
 ]
 
-# mutant name -> why it cannot change behaviour, read from its diff (`mutmut show NAME` in the scratch folder).
-# mutmut numbers mutants per function, so the names hold for the source they were read from: after a change to
-# one of these functions, check its entries again (a name whose diff no longer matches is simply not found).
-_CPU = "the tests run on the CPU, where device=None (or no device) is the same device"
-EQUIVALENT: dict[str, str] = {
-    **{f"flowsep.flow.x_sample_sigmas__mutmut_{n}": _CPU for n in (13, 16, 26, 29)},
-    **{
-        f"flowsep.flow.x_sample_sigmas__mutmut_{n}": "clamp's upper bound 1.0 -> None/2.0: rand() < 1 and "
-        "sigmoid() <= 1 never exceed it"
-        for n in (32, 34, 36)
-    },
-    **{
-        f"flowsep.training.objective.xǁFlowMatchingObjectiveǁ__call____mutmut_{n}": _CPU
-        for n in (8, 10, 20, 38, 39)
-    },
-    "flowsep.training.objective.xǁFlowMatchingObjectiveǁ__call____mutmut_36": "rand() < p -> rand() <= p: differs "
-    "only when a float32 uniform draw equals p exactly (probability about 2**-24 per row)",
-    **{f"flowsep.audio.x_scale_to_snr__mutmut_{n}": _CPU for n in (4, 7)},
-    **{
-        f"flowsep.audio.x_loudness_lufs__mutmut_{n}": "np.asarray(wave, float64) -> without dtype: pyloudnorm "
-        "filters in float64 whatever it is given (bit-identical result)"
-        for n in (11, 13)
-    },
-    "flowsep.audio.x_loudness_lufs__mutmut_17": "reshape(-1) -> reshape(-2): numpy infers any negative size",
-    "flowsep.audio.x_loudness_lufs__mutmut_23": "padding to one block plus 2 samples instead of plus 1: the extra "
-    "zero lies past the only 400 ms gating block",
-    "flowsep.audio.x_loudness_lufs__mutmut_24": "size < min_len -> <=: when equal the padding adds zero samples",
-    "flowsep.audio.x_loudness_lufs__mutmut_39": "isfinite(value) or True: float(-inf) is -inf, the other branch",
-    "flowsep.metrics.separation.x_sdr__mutmut_35": 'float("nan") -> float("NAN"): Python parses both',
-    "flowsep.metrics.separation.x__apply_conventions__mutmut_33": 'float("nan") -> float("NAN"): Python parses both',
-    **{f"flowsep.schedulers.xǁFlowMatchMidpointSchedulerǁset_timesteps__mutmut_{n}": _CPU for n in (41, 44)},
-    "flowsep.schedulers.xǁFlowMatchMidpointSchedulerǁstep__mutmut_25": "_interval_start = '' instead of None "
-    "after an interval: the next interval's first call overwrites it before it is read",
-    "flowsep.schedulers.xǁFlowMatchMidpointSchedulerǁset_timesteps__mutmut_49": "_interval_start = '' instead of "
-    "None on reset: the first step overwrites it before it is read",
-}
+# Mutants that cannot change behaviour, each with the reason read from its diff: ``function``, ``diff`` (as the
+# report prints it) and ``why``. Keyed by the diff rather than mutmut's mutant number, which shifts whenever the
+# function changes; an entry that no longer matches a live mutant is reported as ``stale_equivalents``.
+EQUIVALENTS_FILE = ROOT / "eval" / "mutation_equivalents.yaml"
 
 
 def export_tree(work: Path) -> None:
@@ -157,10 +127,42 @@ def statuses(work: Path) -> dict[str, str]:
     return {name: status for name, status in found.items() if any(fnmatch.fnmatch(name, p) for p in SCOPE)}
 
 
+def function_of(name: str) -> str:
+    """``flowsep.flow.x_sample_sigmas__mutmut_3`` -> ``flowsep.flow.sample_sigmas`` (methods: ``Class.method``)."""
+    return re.sub(r"\.x[_ǁ]", ".", name.rsplit("__mutmut_", 1)[0], count=1).replace("ǁ", ".")
+
+
+def load_equivalents() -> dict[tuple[str, str], str]:
+    """``(function, diff) -> why`` from :data:`EQUIVALENTS_FILE`."""
+    entries = yaml.safe_load(EQUIVALENTS_FILE.read_text(encoding="utf-8")) or []
+    return {(entry["function"], entry["diff"]): entry["why"] for entry in entries}
+
+
 def diff_of(work: Path, name: str) -> str:
     lines = mutmut(work, "show", name, check=False).splitlines()
     changed = [line for line in lines if line[:1] in "+-" and not line.startswith(("+++", "---"))]
     return " | ".join(line.strip() for line in changed)[:300]
+
+
+def classify(work: Path, found: dict[str, str]):
+    """``(killed, equivalent, survivors, stale)``: killed names (timeouts included); ``{name: (diff, why)}`` of
+    live mutants that :data:`EQUIVALENTS_FILE` lists; ``{name: diff}`` of the other live ones; the listed
+    entries that match no live mutant."""
+    known = load_equivalents()
+    killed = sorted(n for n, s in found.items() if s in ("killed", "timeout"))
+    alive = {
+        n: diff_of(work, n) for n, s in sorted(found.items()) if s not in ("killed", "timeout", "not checked")
+    }
+    equivalent, survivors = {}, {}
+    for name, diff in alive.items():
+        why = known.get((function_of(name), diff))
+        if why:
+            equivalent[name] = (diff, why)
+        else:
+            survivors[name] = diff
+    matched = {(function_of(n), diff) for n, (diff, _) in equivalent.items()}
+    stale = [f"{function}: {diff}" for function, diff in known if (function, diff) not in matched]
+    return killed, equivalent, survivors, stale
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -185,9 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.report_only:
         pass
     elif args.rerun_survivors:
-        survivors = [
-            n for n, s in statuses(work).items() if s not in ("killed", "timeout") and n not in EQUIVALENT
-        ]
+        survivors = list(classify(work, statuses(work))[2])
         fresh = work.with_name(work.name + "-head")
         export_tree(fresh)
         shutil.rmtree(work / "tests")
@@ -198,10 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         mutmut(work, "run", "--max-children", str(args.max_children), *SCOPE, check=False)
     found = statuses(work)
-    killed = sorted(n for n, s in found.items() if s in ("killed", "timeout") and n not in EQUIVALENT)
-    equivalent = sorted(n for n in found if n in EQUIVALENT)
+    killed, equivalent, survivors, stale = classify(work, found)
     unchecked = sorted(n for n, s in found.items() if s == "not checked")
-    survivors = sorted(n for n in found if n not in EQUIVALENT and n not in killed and n not in unchecked)
     report = {
         "tool": f"mutmut {mutmut(work, '--version').split()[-1]}",
         "command": "nice -n 10 python eval/mutation.py"
@@ -219,8 +217,9 @@ def main(argv: list[str] | None = None) -> int:
         "not_checked": len(unchecked),
         "score": round(len(killed) / max(1, len(killed) + len(survivors)), 4),
         "by_module": {},
-        "survivors": [{"mutant": n, "status": found[n], "diff": diff_of(work, n)} for n in survivors],
-        "equivalents": [{"mutant": n, "why": EQUIVALENT[n]} for n in equivalent],
+        "survivors": [{"mutant": n, "status": found[n], "diff": diff} for n, diff in survivors.items()],
+        "equivalents": [{"mutant": n, "diff": diff, "why": why} for n, (diff, why) in equivalent.items()],
+        "stale_equivalents": stale,
         "seconds": round(time.time() - start),
     }
     for name in found:
@@ -228,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         counts = report["by_module"].setdefault(module, {"killed": 0, "survived": 0, "equivalent": 0})
         if name in unchecked:
             continue
-        key = "equivalent" if name in EQUIVALENT else ("killed" if name in killed else "survived")
+        key = "equivalent" if name in equivalent else ("killed" if name in killed else "survived")
         counts[key] += 1
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
