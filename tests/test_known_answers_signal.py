@@ -90,6 +90,22 @@ def test_mixture_mel_as_target_returns_the_mixture_sample_for_sample(rule):
     assert (out - mixture).abs().max().item() < 1e-5
 
 
+def test_mask_decoder_applies_a_frame_gain_through_a_hann_stft():
+    """A gain per frame, the same in every band, is that gain on each frame of a Hann STFT (the weights from bands
+    to bins average, so a flat mask stays flat)."""
+    wave = torch.randn(SR, generator=torch.Generator().manual_seed(0))
+    mixture_mel = log_mel_spectrogram(wave[None], CONFIG)  # (1, M, N)
+    gains = torch.rand(mixture_mel.shape[-1], generator=torch.Generator().manual_seed(1)) * 0.9 + 0.1
+    out = mask_decode(mixture_mel + gains.log(), wave[None], CONFIG)[0]
+    window = torch.hann_window(CONFIG.win_length, dtype=torch.float64)
+    spec = torch.stft(wave.double(), CONFIG.n_fft, CONFIG.hop_length, CONFIG.win_length, window,
+                      center=True, return_complex=True)  # fmt: skip
+    assert spec.shape[-1] == gains.shape[0] + 1  # the STFT's last frame takes the last mel frame's gain
+    expected = torch.istft(spec * torch.cat([gains, gains[-1:]]).double(), CONFIG.n_fft, CONFIG.hop_length, CONFIG.win_length, window,
+                           center=True, length=SR)  # fmt: skip
+    torch.testing.assert_close(out.double(), expected, rtol=0, atol=1e-4)
+
+
 @pytest.mark.parametrize("rule", ["ratio", "wiener", "binary"])
 def test_true_target_mel_separates_two_tones(rule):
     """440 Hz target, 3 kHz interferer of equal level: the mixture scores 0 dB, each rule above 35 dB."""
