@@ -165,6 +165,18 @@ def classify(work: Path, found: dict[str, str]):
     return killed, equivalent, survivors, stale
 
 
+def markdown_table(report: dict) -> str:
+    """Killed / survived / equivalent per module, and the total, as a Markdown table."""
+    lines = ["| module | killed | survived | equivalent |", "|---|---:|---:|---:|"]
+    for module, counts in sorted(report["by_module"].items()):
+        lines.append(f"| {module} | {counts['killed']} | {counts['survived']} | {counts['equivalent']} |")
+    total = f"**{report['killed']}** | **{report['survived']}** | **{report['equivalent']}**"
+    lines.append(f"| **total** ({report['score']:.1%} of non-equivalent mutants killed) | {total} |")
+    if report["not_checked"]:
+        lines.append(f"\nPartial run: {report['not_checked']} mutants in scope were not run.")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -231,6 +243,9 @@ def main(argv: list[str] | None = None) -> int:
         counts[key] += 1
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    table = markdown_table(report)
+    Path(args.output).with_suffix(".md").write_text(table)
+    print(table)
     print(f"killed {len(killed)}, survived {len(survivors)}, equivalent {len(equivalent)}: "
           f"score {report['score']:.1%} in {report['seconds']} s -> {args.output}")  # fmt: skip
     return 0
