@@ -64,6 +64,7 @@ SCOPE = [
 TESTS = [
     "tests/test_known_answers_flow.py",
     "tests/test_known_answers_signal.py",
+    "tests/test_known_answers_decoding.py",
     "tests/test_known_answers_pipeline.py",
     "tests/test_known_answers_evaluation.py",
     "tests/test_long_audio.py",
