@@ -79,6 +79,9 @@ TESTS = [
 # report prints it) and ``why``. Keyed by the diff rather than mutmut's mutant number, which shifts whenever the
 # function changes; an entry that no longer matches a live mutant is reported as ``stale_equivalents``.
 EQUIVALENTS_FILE = ROOT / "eval" / "mutation_equivalents.yaml"
+PREVIOUS = (
+    "statuses_before_rerun.json"  # in the scratch folder: every mutant's status before --rerun-survivors
+)
 
 
 def export_tree(work: Path) -> None:
@@ -137,6 +140,16 @@ def load_equivalents() -> dict[tuple[str, str], str]:
     """``(function, diff) -> why`` from :data:`EQUIVALENTS_FILE`."""
     entries = yaml.safe_load(EQUIVALENTS_FILE.read_text(encoding="utf-8")) or []
     return {(entry["function"], entry["diff"]): entry["why"] for entry in entries}
+
+
+def merged_statuses(work: Path) -> dict[str, str]:
+    """:func:`statuses`, where mutmut did not run a mutant in the last rerun (a change of the test selection
+    resets its results), the status from before the rerun (:data:`PREVIOUS`): added tests cannot revive a mutant."""
+    now, before_file = statuses(work), work / PREVIOUS
+    before = json.loads(before_file.read_text()) if before_file.exists() else {}
+    return {
+        name: before.get(name, status) if status == "not checked" else status for name, status in now.items()
+    }
 
 
 def diff_of(work: Path, name: str) -> str:
@@ -200,7 +213,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.report_only:
         pass
     elif args.rerun_survivors:
-        survivors = list(classify(work, statuses(work))[2])
+        before = statuses(work)
+        (work / PREVIOUS).write_text(json.dumps(before, indent=1, ensure_ascii=False))
+        survivors = list(classify(work, before)[2])
         fresh = work.with_name(work.name + "-head")
         export_tree(fresh)
         shutil.rmtree(work / "tests")
@@ -210,13 +225,12 @@ def main(argv: list[str] | None = None) -> int:
             mutmut(work, "run", "--max-children", str(args.max_children), *survivors, check=False)
     else:
         mutmut(work, "run", "--max-children", str(args.max_children), *SCOPE, check=False)
-    found = statuses(work)
+    found = merged_statuses(work)
     killed, equivalent, survivors, stale = classify(work, found)
     unchecked = sorted(n for n, s in found.items() if s == "not checked")
     report = {
         "tool": f"mutmut {mutmut(work, '--version').split()[-1]}",
-        "command": "nice -n 10 python eval/mutation.py"
-        + (" --resume --rerun-survivors" if args.rerun_survivors else ""),
+        "command": " ".join(["python eval/mutation.py", *(sys.argv[1:] if argv is None else argv)]),
         "commit": subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True
         ).stdout.strip(),
