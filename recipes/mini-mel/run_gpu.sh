@@ -23,7 +23,8 @@
 # the first EVAL_ITEMS, default 60, of a debian-valid built there from the packed clips: the SDR of all 200
 # would take CPU minutes the lease has not, so evaluate the full benchmark here). TRAIN_MINUTES (default 6) is
 # the training budget; the rest of the 600 s goes to installing, loading, assembling and evaluating.
-# A dry run of the device mode on a CPU: OUT=/tmp/out DEVICE=cpu TRAIN_MINUTES=0.01 EVAL_ITEMS=2
+# A dry run of the device mode on a CPU (the packed packages must then match this machine's Python: prepare with
+# GPU_PYTHON=3.11 here, and again without it before the device call): OUT=/tmp/out DEVICE=cpu TRAIN_MINUTES=0.01 EVAL_ITEMS=2
 # TRAIN_ARGS="--set data.num_workers=0 --set trainer.batch_size=2" bash recipes/mini-mel/run_gpu.sh
 set -euo pipefail
 
