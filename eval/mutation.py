@@ -9,14 +9,16 @@ run in mutmut's fork server (torch is not fork-safe) on ``--max-children`` proce
 in :data:`SCOPE` are scored (guidance and the ODE loop in the pipeline, the level functions in ``audio``).
 Mutants listed in ``eval/mutation_equivalents.yaml`` (by function and diff) cannot change behaviour; they are
 reported with the reason and left out of the score. The report is ``{"killed", "survived", "equivalent",
-"timeout", "score", "survivors", "equivalents", "stale_equivalents", ...}``, with ``score = killed / (killed + survived)`` over non-equivalent mutants (timeouts
-count as killed: a mutant that hangs the tests is caught).
+"timeout", "score", "survivors", "equivalents", "stale_equivalents", ...}`` (and the per-module table beside it
+in Markdown), with ``score = killed / (killed + survived)`` over non-equivalent mutants (timeouts count as
+killed: a mutant that hangs the tests is caught).
 """
 
 from __future__ import annotations
 
 import argparse
 import fnmatch
+import functools
 import json
 import os
 import re
@@ -79,9 +81,8 @@ TESTS = [
 # report prints it) and ``why``. Keyed by the diff rather than mutmut's mutant number, which shifts whenever the
 # function changes; an entry that no longer matches a live mutant is reported as ``stale_equivalents``.
 EQUIVALENTS_FILE = ROOT / "eval" / "mutation_equivalents.yaml"
-PREVIOUS = (
-    "statuses_before_rerun.json"  # in the scratch folder: every mutant's status before --rerun-survivors
-)
+# in the scratch folder: every mutant's status before --rerun-survivors
+PREVIOUS = "statuses_before_rerun.json"
 
 
 def export_tree(work: Path) -> None:
@@ -152,6 +153,7 @@ def merged_statuses(work: Path) -> dict[str, str]:
     }
 
 
+@functools.cache
 def diff_of(work: Path, name: str) -> str:
     lines = mutmut(work, "show", name, check=False).splitlines()
     changed = [line for line in lines if line[:1] in "+-" and not line.startswith(("+++", "---"))]
@@ -254,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         counts = report["by_module"].setdefault(module, {"killed": 0, "survived": 0, "equivalent": 0})
         if name in unchecked:
             continue
-        key = "equivalent" if name in equivalent else ("killed" if name in killed else "survived")
+        key = "equivalent" if name in equivalent else ("survived" if name in survivors else "killed")
         counts[key] += 1
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")

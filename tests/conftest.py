@@ -5,6 +5,8 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+import math  # noqa: E402
+
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import soundfile as sf  # noqa: E402
@@ -26,6 +28,14 @@ def saved_tiny_pipe(tmp_path_factory):
     folder = tmp_path_factory.mktemp("tiny-model")
     make_tiny_pipeline(seed=0).save_pretrained(folder)
     return folder
+
+
+def tone(
+    frequency: float, amplitude: float, seconds: float = 1.0, phase: float = 0.0, rate: int = 16000
+) -> torch.Tensor:
+    """A sine ``(samples,)`` in float32, computed in float64."""
+    t = torch.arange(int(seconds * rate), dtype=torch.float64) / rate
+    return (amplitude * torch.sin(2 * math.pi * frequency * t + phase)).float()
 
 
 def noise_mixture(seconds: float = 1.5, sample_rate: int = 16000, seed: int = 0) -> np.ndarray:

@@ -7,11 +7,10 @@ window-weighted mean of the frames' mask values, whatever the rate; bins take th
 the codec's weights at their frequency; and at the codec's rate the mask is applied frame by frame to the STFT.
 """
 
-import math
-
 import numpy as np
 import pytest
 import torch
+from conftest import tone
 
 from flowsep.codec import AudioCodec
 from flowsep.decoding import (
@@ -39,11 +38,6 @@ def noise(*shape: int, seed: int, scale: float = 0.1) -> torch.Tensor:
 
 def uniform(*shape: int, seed: int) -> torch.Tensor:
     return torch.rand(*shape, generator=torch.Generator().manual_seed(seed))
-
-
-def tone(frequency: float, rate: int, seconds: float, phase: float = 0.0) -> torch.Tensor:
-    t = torch.arange(int(seconds * rate), dtype=torch.float64) / rate
-    return (0.3 * torch.sin(2 * math.pi * frequency * t + phase)).float()
 
 
 def flat_mask_output(wave: np.ndarray, gains: np.ndarray, config: MelConfig, rate: int, hop: int, win: int):
@@ -255,11 +249,13 @@ def test_decode_to_input_keeps_each_channel_low_tone_at_44100():
     """A 440 Hz target under a 3 kHz interferer: the mask from the 16 kHz mixture keeps, in each channel of a
     44.1 kHz stereo input, that channel's own 440 Hz tone (its own phase and level) above 25 dB SI-SDR."""
     codec = AudioCodec()
-    low, high = tone(440, SR, 1.0), tone(3000, SR, 1.0, phase=0.3)
+    low, high = tone(440, 0.3, 1.0, rate=SR), tone(3000, 0.3, 1.0, phase=0.3, rate=SR)
     scaled, gain = codec.level(low + high)
     mel = codec.log_mel((low * gain)[None])[0]
-    lows = torch.stack([tone(440, 44100, 1.0), 0.5 * tone(440, 44100, 1.0, phase=1.0)])
-    original = lows + torch.stack([tone(3000, 44100, 1.0, phase=0.3), 0.5 * tone(3000, 44100, 1.0)])
+    lows = torch.stack([tone(440, 0.3, 1.0, rate=44100), 0.5 * tone(440, 0.3, 1.0, phase=1.0, rate=44100)])
+    original = lows + torch.stack(
+        [tone(3000, 0.3, 1.0, phase=0.3, rate=44100), 0.5 * tone(3000, 0.3, 1.0, rate=44100)]
+    )
     out = decode_to_input(mel, low + high, original, 44100, codec)
     assert out.shape == original.shape
     edge = 4410
@@ -287,9 +283,9 @@ def test_vocoder_output_is_resampled_to_the_input_length_in_every_channel(length
     """One second of vocoder output at the codec's level, resampled to 44.1 kHz, trimmed or padded with silence
     to the input's length, the same in both channels, at the mixture's level."""
     codec = AudioCodec()
-    mixture = tone(440, SR, 1.0)
+    mixture = tone(440, 0.3, 1.0, rate=SR)
     gain = codec.level(mixture)[1]
-    vocoded = tone(440, SR, 1.0) * gain
+    vocoded = tone(440, 0.3, 1.0, rate=SR) * gain
     original = torch.ones(2, length)
     out = decode_to_input(
         torch.zeros(CONFIG.n_mels, 100), mixture, original, 44100, codec, "vocoder", vocoded=vocoded
@@ -297,6 +293,6 @@ def test_vocoder_output_is_resampled_to_the_input_length_in_every_channel(length
     assert out.shape == original.shape
     assert torch.equal(out[0], out[1])
     middle = slice(4410, 39690)
-    expected = tone(440, 44100, 1.0)[middle]
+    expected = tone(440, 0.3, 1.0, rate=44100)[middle]
     assert (out[0, middle] - expected).abs().max().item() < 1e-3
     assert torch.equal(out[0, 44100:], torch.zeros(max(0, length - 44100)))  # the padding (none when trimmed)

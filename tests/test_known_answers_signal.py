@@ -10,6 +10,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import tone
 
 from flowsep.audio import (
     load_audio,
@@ -38,11 +39,6 @@ from flowsep.windowing import OverlapAdd, WindowPlan, fade_weights, plan_windows
 
 SR = 16000
 CONFIG = MelConfig()
-
-
-def tone(frequency: float, amplitude: float, seconds: float = 1.0, phase: float = 0.0) -> torch.Tensor:
-    t = torch.arange(int(seconds * SR), dtype=torch.float64) / SR
-    return (amplitude * torch.sin(2 * math.pi * frequency * t + phase)).float()
 
 
 # ---------------------------------------------------------------- mask rules
@@ -411,9 +407,8 @@ def test_true_target_mask_separates_two_tones_at_the_input_rate(rate):
     target, interferer = tone(440, 0.3, 2.0), tone(3000, 0.3, 2.0, phase=0.3)
     mask = mixture_mel_mask(log_mel_spectrogram(target, CONFIG)[0], target + interferer, CONFIG, "ratio", 0.5)
     assert mask.shape == (CONFIG.n_mels, 2 * SR // CONFIG.hop_length)
-    t = torch.arange(2 * rate, dtype=torch.float64) / rate
-    target_hi = (0.3 * torch.sin(2 * math.pi * 440 * t)).float()
-    mixture_hi = target_hi + (0.3 * torch.sin(2 * math.pi * 3000 * t + 0.3)).float()
+    target_hi = tone(440, 0.3, 2.0, rate=rate)
+    mixture_hi = target_hi + tone(3000, 0.3, 2.0, phase=0.3, rate=rate)
     out = apply_mel_mask(mask, mixture_hi[None], rate, CONFIG, chunk_seconds=0.5)[0]
     edge = rate // 10
     assert si_sdr(out[edge:-edge], target_hi[edge:-edge]).item() > 30.0
