@@ -198,6 +198,29 @@ def test_split_keeps_every_recording_in_one_split_and_follows_the_shares():
     assert [r["split"] for r in again] == [r["split"] for r in rows]
 
 
+def test_withheld_packages_form_the_cross_source_split_only():
+    """Guards against a withheld package leaking into train/valid, or the split by recording using it."""
+    rows = [
+        {
+            "labels": ["music"],
+            "recording": f"{source}-{r}",
+            "subject": None,
+            "id": f"{source}-{r}",
+            "source": source,
+        }
+        for source in ("kept-a", "kept-b", "held-out")
+        for r in range(10)
+    ]
+    curate.assign_splits(rows, seed=0, withheld=("held-out",))
+    splits = {
+        source: Counter(r["split"] for r in rows if r["source"] == source)
+        for source in ("kept-a", "held-out")
+    }
+    assert splits["held-out"] == {curate.CROSS_SOURCE_SPLIT: 10}
+    assert set(splits["kept-a"]) <= set(curate.SPLITS) and sum(splits["kept-a"].values()) == 10
+    assert all("paraphrase_captions" in r for r in rows if r["source"] == "held-out")
+
+
 def test_midi_writer_and_slot_events():
     assert soundfonts._varlen(0) == b"\x00"
     assert soundfonts._varlen(0x80) == b"\x81\x00"

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..errors import FlowSepError
 
-SPLITS = ("train", "valid", "test")
+SPLITS = ("train", "valid", "test", "test_cross")  # test_cross: a test of sources that train never saw
 COLUMNS = ("id", "audio", "captions", "labels", "duration", "split", "source", "license")
 
 

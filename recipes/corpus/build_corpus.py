@@ -6,7 +6,8 @@ Usage::
 
 Stages (each skips finished work on a rerun): fetch and unpack the packages into ``<out>/.cache``, render
 soundfont clips, drum patterns and speech, condition every item into 16 kHz clips under ``<out>/audio``, then
-remove near-duplicates, split by recording and write ``manifest.jsonl``, ``{train,valid,test}.jsonl``,
+remove near-duplicates, withhold whole packages as the cross-source test (``curate.CROSS_SOURCE_PACKAGES``),
+split the rest by recording and write ``manifest.jsonl``, ``{train,valid,test,test_cross}.jsonl``,
 ``paraphrases.json``, ``summary.json``, ``duplicates.jsonl`` and ``SOURCES.md``.
 
 Manifest rows follow :mod:`flowsep.data` (``id, audio, captions, labels, duration, split, source, license``;

@@ -17,6 +17,11 @@ from flowsep.audio import load_audio
 from .labels import captions_for, paraphrases_for
 
 SPLITS = {"train": 0.8, "valid": 0.1, "test": 0.1}
+# The cross-source test split: whole packages that neither train nor valid sees (speech, an instrument family
+# and environmental sounds), the developers' own measure of how the model fares on recordings from elsewhere.
+CROSS_SOURCE_SPLIT = "test_cross"
+CROSS_SOURCE_PACKAGES = ("asterisk-core-sounds-fr-g722", "timgm6mb-soundfont", "lincity-ng-data")
+ALL_SPLITS = (*SPLITS, CROSS_SOURCE_SPLIT)
 DUPLICATE_COSINE = 0.85
 # fingerprint: 24 mel bands up to 5 kHz, 48 frames of 64 ms (3.1 s), compared at time lags of up to 0.5 s
 FP_BANDS, FP_HOP, FP_FRAMES, FP_MAX_LAG, FP_FMAX = 24, 1024, 48, 8, 5000
@@ -145,16 +150,21 @@ def deduplicate(rows: list[dict], out: Path) -> tuple[list[dict], list[dict]]:
     return [r for i, r in enumerate(rows) if i not in twins], dropped
 
 
-def assign_splits(rows: list[dict], seed: int) -> None:
-    """Set ``split`` on every row, by recording and stratified by class; valid/test rows get paraphrases."""
+def assign_splits(rows: list[dict], seed: int, withheld: tuple[str, ...] = CROSS_SOURCE_PACKAGES) -> None:
+    """Set ``split`` on every row; valid and both test splits get paraphrases.
+
+    Rows of the ``withheld`` packages form :data:`CROSS_SOURCE_SPLIT`; the others are split by recording and
+    stratified by class (:func:`split_recordings`).
+    """
     per_class: dict[str, Counter] = defaultdict(Counter)
     for row in rows:
-        per_class[row["labels"][0]][row["recording"]] += 1
+        if row.get("source") not in withheld:
+            per_class[row["labels"][0]][row["recording"]] += 1
     split_of = {}
     for label, counts in per_class.items():
         split_of.update(split_recordings(counts, seed, key=label))
     for row in rows:
-        row["split"] = split_of[row["recording"]]
+        row["split"] = CROSS_SOURCE_SPLIT if row.get("source") in withheld else split_of[row["recording"]]
         if row["split"] != "train":
             row["paraphrase_captions"] = paraphrases_for(row["labels"][0], row["subject"])
 
@@ -164,7 +174,7 @@ def summarize(rows: list[dict], dropped: dict[str, int]) -> dict:
     classes: dict[str, dict] = {}
     for row in rows:
         entry = classes.setdefault(
-            row["labels"][0], {s: 0 for s in SPLITS} | {"recordings": set(), "hours": 0.0}
+            row["labels"][0], {s: 0 for s in ALL_SPLITS} | {"recordings": set(), "hours": 0.0}
         )
         entry[row["split"]] += 1
         entry["recordings"].add(row["recording"])
@@ -190,16 +200,12 @@ def summarize(rows: list[dict], dropped: dict[str, int]) -> dict:
 
 def format_summary(summary: dict) -> str:
     """The summary as two plain-text tables."""
-    lines = [f"{'class':16s} {'train':>6s} {'valid':>6s} {'test':>6s} {'recs':>5s} {'hours':>6s}"]
+    lines = [f"{'class':16s} " + " ".join(f"{s:>10s}" for s in ALL_SPLITS) + f" {'recs':>5s} {'hours':>6s}"]
     for label, e in summary["classes"].items():
-        lines.append(
-            f"{label:16s} {e['train']:6d} {e['valid']:6d} {e['test']:6d} {e['recordings']:5d} {e['hours']:6.2f}"
-        )
-    s = summary["splits"]
-    lines.append(
-        f"{'total':16s} {s.get('train', 0):6d} {s.get('valid', 0):6d} {s.get('test', 0):6d} "
-        f"{'':5s} {summary['hours']:6.2f}"
-    )
+        counts = " ".join(f"{e[s]:10d}" for s in ALL_SPLITS)
+        lines.append(f"{label:16s} {counts} {e['recordings']:5d} {e['hours']:6.2f}")
+    totals = " ".join(f"{summary['splits'].get(s, 0):10d}" for s in ALL_SPLITS)
+    lines.append(f"{'total':16s} {totals} {'':5s} {summary['hours']:6.2f}")
     lines += ["", f"{'source':30s} {'clips':>6s} {'hours':>6s}  license"]
     for name, e in summary["sources"].items():
         lines.append(f"{name:30s} {e['clips']:6d} {e['hours']:6.2f}  {e['license']}")
@@ -216,7 +222,7 @@ def write_jsonl(path: Path, rows: list[dict]) -> None:
 def write_outputs(out: Path, rows: list[dict], summary: dict, sources_md: str) -> None:
     """Write manifest.jsonl, one jsonl per split, summary.json, paraphrases.json and SOURCES.md."""
     write_jsonl(out / "manifest.jsonl", rows)
-    for split in SPLITS:
+    for split in ALL_SPLITS:
         write_jsonl(out / f"{split}.jsonl", [r for r in rows if r["split"] == split])
     (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     keys = sorted({(r["labels"][0], r["subject"]) for r in rows}, key=str)
