@@ -3,9 +3,12 @@
 Input is the noisy target latent and the mixture latent, concatenated on channels (the "extended latent"
 of FlowSep). Latents are cut into patches of ``patch_size_time x patch_size_freq``; with
 ``patch_size_freq == latent_frequency_bins`` (the default) every latent frame is one token with the frequency
-axis folded into its channels, which keeps 10.24 s at 256 tokens. Each block is self-attention and a
-feed-forward network modulated by adaLN-zero from the timestep and pooled text, plus cross-attention to the
-text encoder's hidden states. A learned null text sequence replaces the text for classifier-free guidance.
+axis folded into its channels, which keeps 10.24 s at 256 tokens; a smaller ``patch_size_freq`` gives a grid of
+time x band tokens with 2-D positions. Each block is self-attention and a feed-forward network modulated by
+adaLN-zero from the timestep and pooled text, plus cross-attention to the text encoder's hidden states. With
+``attention_pattern="axial"`` a block's self-attention is dual-path (as in BS-RoFormer and TF-GridNet): along
+time within each band group, then along the bands within each frame. A learned null text sequence replaces the
+text for classifier-free guidance.
 """
 
 from __future__ import annotations
@@ -25,16 +28,29 @@ from .velocity import FlowSepTransformerOutput, VelocityModel
 
 __all__ = ["FlowSepTransformer", "FlowSepTransformerOutput"]
 
+ATTENTION_PATTERNS = ("full", "axial")
+
 
 class FlowSepBlock(nn.Module):
-    """adaLN-zero self-attention, cross-attention to text, adaLN-zero feed-forward."""
+    """adaLN-zero self-attention (full, or axial: time then bands), cross-attention to text, adaLN-zero
+    feed-forward."""
 
-    def __init__(self, dim: int, num_heads: int, head_dim: int, mlp_ratio: float, eps: float):
+    def __init__(
+        self, dim: int, num_heads: int, head_dim: int, mlp_ratio: float, eps: float, pattern: str = "full"
+    ):
         super().__init__()
         self.norm1 = AdaLayerNormZero(dim)
         self.attn = Attention(
             query_dim=dim, heads=num_heads, dim_head=head_dim, bias=True, qk_norm="rms_norm"
         )
+        self.pattern = pattern
+        if pattern == "axial":  # attention across the bands of one frame, starting as the identity
+            self.norm_freq = nn.LayerNorm(dim, eps=eps)
+            self.attn_freq = Attention(
+                query_dim=dim, heads=num_heads, dim_head=head_dim, bias=True, qk_norm="rms_norm"
+            )
+            nn.init.zeros_(self.attn_freq.to_out[0].weight)
+            nn.init.zeros_(self.attn_freq.to_out[0].bias)
         self.norm2 = nn.LayerNorm(dim, eps=eps)
         self.cross_attn = Attention(
             query_dim=dim,
@@ -47,10 +63,25 @@ class FlowSepBlock(nn.Module):
         self.norm3 = nn.LayerNorm(dim, elementwise_affine=False, eps=eps)
         self.ff = FeedForward(dim, mult=mlp_ratio, activation_fn="gelu-approximate")
 
-    def forward(self, x: torch.Tensor, emb: torch.Tensor, context: torch.Tensor, context_bias: torch.Tensor):
-        """x: (B, N, D); emb: (B, D); context: (B, L, D); context_bias: (B, 1, L) additive mask."""
+    def forward(
+        self,
+        x: torch.Tensor,
+        emb: torch.Tensor,
+        context: torch.Tensor,
+        context_bias: torch.Tensor,
+        bands: int,
+    ):
+        """x: (B, N, D) with N = frames x ``bands`` in (t f) order; emb: (B, D); context: (B, L, D);
+        context_bias: (B, 1, L) additive mask."""
         h, gate_msa, shift_mlp, scale_mlp, gate_mlp = self.norm1(x, emb=emb)
-        x = x + gate_msa.unsqueeze(1) * self.attn(h)
+        if self.pattern == "axial":
+            h = rearrange(h, "b (t f) d -> (b f) t d", f=bands)
+            h = rearrange(self.attn(h), "(b f) t d -> b (t f) d", f=bands)
+            x = x + gate_msa.unsqueeze(1) * h
+            h = rearrange(self.norm_freq(x), "b (t f) d -> (b t) f d", f=bands)
+            x = x + rearrange(self.attn_freq(h), "(b t) f d -> b (t f) d", b=x.shape[0])
+        else:
+            x = x + gate_msa.unsqueeze(1) * self.attn(h)
         x = x + self.cross_attn(self.norm2(x), encoder_hidden_states=context, attention_mask=context_bias)
         h = self.norm3(x) * (1 + scale_mlp.unsqueeze(1)) + shift_mlp.unsqueeze(1)
         return x + gate_mlp.unsqueeze(1) * self.ff(h)
@@ -66,6 +97,8 @@ class FlowSepTransformer(VelocityModel, ConfigMixin):
         sample_size (`int`, defaults to 256): latent frames of one training segment (10.24 s at 16 kHz).
         patch_size_time (`int`, defaults to 1): latent frames per token.
         patch_size_freq (`int`, defaults to 16): latent frequency bins per token.
+        attention_pattern (`str`, defaults to `"full"`): `"full"` self-attention over all tokens, or `"axial"`:
+            along time within each band group, then along the band groups of each frame.
         num_layers (`int`, defaults to 12): transformer blocks.
         num_attention_heads (`int`, defaults to 12): attention heads.
         attention_head_dim (`int`, defaults to 64): channels per head; the width is heads x head_dim.
@@ -99,10 +132,13 @@ class FlowSepTransformer(VelocityModel, ConfigMixin):
         norm_eps: float = 1e-6,
         source: str = "noise",
         source_noise: float = 1.0,
+        attention_pattern: str = "full",
     ):
         super().__init__()
         if source not in SOURCES:
             raise ValueError(f"source={source!r}: choose one of {SOURCES}")
+        if attention_pattern not in ATTENTION_PATTERNS:
+            raise ValueError(f"attention_pattern={attention_pattern!r}: choose one of {ATTENTION_PATTERNS}")
         if latent_frequency_bins % patch_size_freq:
             raise ValueError(f"patch_size_freq={patch_size_freq} must divide latent_frequency_bins")
         dim = num_attention_heads * attention_head_dim
@@ -114,7 +150,7 @@ class FlowSepTransformer(VelocityModel, ConfigMixin):
         self.context_embedder = nn.Linear(text_embed_dim, dim)
         self.null_text_embedding = nn.Parameter(torch.randn(1, 1, text_embed_dim) * 0.02)
         self.blocks = nn.ModuleList(
-            FlowSepBlock(dim, num_attention_heads, attention_head_dim, mlp_ratio, norm_eps)
+            FlowSepBlock(dim, num_attention_heads, attention_head_dim, mlp_ratio, norm_eps, attention_pattern)
             for _ in range(num_layers)
         )
         self.norm_out = AdaLayerNormContinuous(dim, dim, elementwise_affine=False, eps=norm_eps)
@@ -174,9 +210,9 @@ class FlowSepTransformer(VelocityModel, ConfigMixin):
 
         for block in self.blocks:
             if torch.is_grad_enabled() and self.gradient_checkpointing:
-                x = self._gradient_checkpointing_func(block, x, emb, context, context_bias)
+                x = self._gradient_checkpointing_func(block, x, emb, context, context_bias, freq // pf)
             else:
-                x = block(x, emb, context, context_bias)
+                x = block(x, emb, context, context_bias, freq // pf)
 
         x = self.proj_out(self.norm_out(x, emb))  # (B, N, C * pt * pf)
         return rearrange(
