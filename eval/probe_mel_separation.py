@@ -1,15 +1,19 @@
-"""Probe for issue 11: how fast does a flowsep-mini-sized network learn to separate in log-mel space?
+"""Probe: how fast does a flowsep-mini-sized network learn to separate in log-mel space?
 
-A FlowSepTransformer (6 blocks x 256, tokens of 4 frames x 64 mel bins, so 64 tokens per 2.56 s as flowsep-mini)
-works on the normalised log-mel instead of a VAE latent. ``--mode predict`` evaluates it once at sigma = 1 from
+A FlowSepTransformer works on the normalised log-mel instead of a VAE latent; ``--arch`` picks its tokens and
+attention (:data:`ARCHS`): ``frame`` (flowsep-mini: 6 blocks x 256, tokens of 4 frames x 64 mel bins, 64 tokens
+per 2.56 s), ``patch2d`` (4 frames x 8 bands, 512 tokens, full attention, 6 blocks x 128) or ``axial`` (the same
+tokens, dual-path attention along time within each band group and across the bands of each frame). ``--mode predict`` evaluates it once at sigma = 1 from
 the mixture (x0_hat = x1 - v: the predictive baseline); ``--mode flow`` trains the mixture-source flow on the
 straight path (``--source_noise`` at both ends) and samples it with ``--steps`` Euler steps. Loss: ``mse`` on
 the velocity, ``sisdr`` (-SI-SDR of x0_hat through the differentiable mask decoder) or ``both``. Mixtures are
 made online from clips held in memory (full-band corpus, random band-limiting ``--p_band``); validation is 200
-fixed mixtures of data/debian-corpus/valid.jsonl (SI-SDRi overall and by input SNR band). Run from the
-repository root after ``python recipes/corpus/build_corpus.py --out data/debian-corpus``:
+fixed mixtures of ``--data``/valid.jsonl (SI-SDRi overall and by input SNR band). ``--cpu-minutes`` budgets the
+optimisation by this process's CPU time (evaluation excluded), so that arms run side by side, one thread each,
+get equal compute. Run from the repository root after ``python recipes/corpus/build_corpus.py --out
+data/debian-corpus``:
 
-    python eval/probe_mel_separation.py --mode predict --loss sisdr --minutes 24 --out probe.json
+    OMP_NUM_THREADS=1 python eval/probe_mel_separation.py --arch axial --cpu-minutes 25 --out probe-axial.json
 """
 
 import argparse
@@ -33,6 +37,13 @@ SR, SEG = 16000, 40960
 MEL = MelConfig()
 MU, STD = -5.0, 2.5
 BAND_HZ = (2500.0, 7000.0)  # cutoffs of random band-limiting
+ARCHS = {  # FlowSepTransformer settings of each arm (the rest as flowsep-mini)
+    "frame": {"patch_size_freq": 64, "num_attention_heads": 4, "attention_head_dim": 64},
+    "patch2d": {"patch_size_freq": 8, "num_attention_heads": 4, "attention_head_dim": 32},
+    "axial": {
+        "patch_size_freq": 8, "num_attention_heads": 4, "attention_head_dim": 32, "attention_pattern": "axial"
+    },
+}  # fmt: skip
 
 
 def load_split(path):
@@ -170,7 +181,10 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--mode", choices=("predict", "flow"), default="predict")
     p.add_argument("--loss", choices=("mse", "sisdr", "both"), default="sisdr")
-    p.add_argument("--minutes", type=float, default=20)
+    p.add_argument("--minutes", type=float, default=20, help="wall-clock budget")
+    p.add_argument("--cpu-minutes", type=float, default=None, help="CPU-time budget of optimisation steps")
+    p.add_argument("--arch", choices=sorted(ARCHS), default="frame")
+    p.add_argument("--data", default="data/debian-corpus", help="folder with train.jsonl and valid.jsonl")
     p.add_argument("--max_steps", type=int, default=10**9)
     p.add_argument("--bs", type=int, default=16)
     p.add_argument("--lr", type=float, default=4e-4)
@@ -184,11 +198,12 @@ def main():
     p.add_argument("--eval_every", type=int, default=500)
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--out", default="eval/reports/probe_mel_separation.json")
+    p.add_argument("--save", default=None, help="folder to save the trained transformer in")
     args = p.parse_args()
     torch.manual_seed(0)
     t0 = time.time()
-    train = load_split("data/debian-corpus/train.jsonl")
-    valid = load_split("data/debian-corpus/valid.jsonl")
+    train = load_split(f"{args.data}/train.jsonl")
+    valid = load_split(f"{args.data}/valid.jsonl")
     print(f"loaded {len(train[0])} train {len(valid[0])} valid in {time.time() - t0:.0f}s", flush=True)
     text = TextCache()
     model = FlowSepTransformer(
@@ -196,11 +211,9 @@ def main():
         latent_frequency_bins=64,
         sample_size=256,
         patch_size_time=args.patch_time,
-        patch_size_freq=64,
         num_layers=args.layers,
-        num_attention_heads=4,
-        attention_head_dim=64,
         text_embed_dim=384,
+        **ARCHS[args.arch],
         source="mixture",
         source_noise=max(args.source_noise, 1e-6),
     )
@@ -209,8 +222,15 @@ def main():
     rng = np.random.default_rng(0)
     gen = torch.Generator().manual_seed(0)
     history = []
-    step, t_start = 0, time.time()
-    while time.time() - t_start < args.minutes * 60 and step < args.max_steps:
+    step, t_start, cpu_spent = 0, time.time(), 0.0
+
+    def within_budget():
+        if args.cpu_minutes is not None:
+            return cpu_spent < args.cpu_minutes * 60
+        return time.time() - t_start < args.minutes * 60
+
+    while within_budget() and step < args.max_steps:
+        cpu_start = time.process_time()
         lr = args.lr * min(1.0, (step + 1) / 100)
         if args.cosine:
             lr *= 0.5 * (1 + np.cos(np.pi * min(step / args.max_steps, 1.0)))
@@ -244,18 +264,34 @@ def main():
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         step += 1
+        cpu_spent += time.process_time() - cpu_start
         if step % 50 == 0:
-            print(f"step {step} loss {float(loss):.4f} {time.time() - t_start:.0f}s", flush=True)
+            print(
+                f"step {step} loss {float(loss):.4f} {time.time() - t_start:.0f}s cpu {cpu_spent:.0f}s",
+                flush=True,
+            )
         if step % args.eval_every == 0:
             steps = 1 if args.mode == "predict" else args.steps
             mean, bands = evaluate(model, valid, text, args, steps)
-            history.append({"step": step, "sec": time.time() - t_start, "si_sdri": mean, "bands": bands})
+            history.append(
+                {
+                    "step": step,
+                    "sec": time.time() - t_start,
+                    "cpu_sec": cpu_spent,
+                    "si_sdri": mean,
+                    "bands": bands,
+                }
+            )
             print("EVAL", history[-1], flush=True)
     steps = 1 if args.mode == "predict" else args.steps
     mean, bands = evaluate(model, valid, text, args, steps)
-    history.append({"step": step, "sec": time.time() - t_start, "si_sdri": mean, "bands": bands})
+    history.append(
+        {"step": step, "sec": time.time() - t_start, "cpu_sec": cpu_spent, "si_sdri": mean, "bands": bands}
+    )
     print("FINAL", history[-1], flush=True)
     json.dump({"args": vars(args), "history": history}, open(args.out, "w"), indent=1)
+    if args.save:
+        model.save_pretrained(args.save)
 
 
 if __name__ == "__main__":
