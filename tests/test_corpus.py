@@ -13,7 +13,7 @@ import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "recipes"))
 
-from corpus import allowlist, curate, drumkits, labels, render, soundfonts, sources
+from corpus import allowlist, curate, drumkits, labels, noise, render, soundfonts, sources, wordings
 
 SR = 16000
 
@@ -100,6 +100,37 @@ def test_captions_are_varied_reproducible_and_never_use_held_out_phrasings():
     }
     assert not train & held_out
     assert set(labels.paraphrases_for("farm_animal", "cow")) <= held_out
+
+
+def test_every_class_has_every_wording_family_and_clips_train_with_each():
+    """Guards against a class added without query wordings, or training captions that lose a family."""
+    assert set(wordings.WORDS) == set(labels.CLASSES)
+    for label in labels.CLASSES:
+        assert all(wordings.families(label)[family] for family in wordings.FAMILIES), label
+    item = {"label": "dog", "subject": None, "description": None}
+    captions = curate.clip_captions("clip-7", item, seed=0)
+    assert captions == curate.clip_captions("clip-7", item, seed=0)
+    dog = wordings.families("dog")
+    for family in wordings.FAMILIES:
+        assert set(captions) & set(dog[family]), family
+    assert "cow" in wordings.families("farm_animal", "cow")["word"]
+    assert wordings.families("speech_female")["instruction"][0] == "isolate the speech"
+
+
+def test_generated_noise_has_its_colour_and_level():
+    """Guards the noise source: pink falls ~3 dB per octave, brown ~6 dB, white is flat; RMS 0.1."""
+    rng = np.random.default_rng(0)
+    slopes = {}
+    for kind in ("white", "pink", "brown"):
+        wave = noise.coloured_noise(rng, noise.KINDS[kind][1], 64000)
+        power = np.abs(np.fft.rfft(wave)) ** 2
+        freqs = np.fft.rfftfreq(len(wave), 1 / noise.SAMPLE_RATE)
+        low, high = power[(freqs > 250) & (freqs < 500)].mean(), power[(freqs > 2000) & (freqs < 4000)].mean()
+        slopes[kind] = 10 * np.log10(high / low) / 3  # dB per octave over 3 octaves
+    assert slopes["white"] == pytest.approx(0.0, abs=0.5)
+    assert slopes["pink"] == pytest.approx(-3.0, abs=0.5)
+    assert slopes["brown"] == pytest.approx(-6.0, abs=0.5)
+    assert np.sqrt(np.mean(noise.noise_wave("hum", rng) ** 2)) == pytest.approx(0.1)
 
 
 def test_condition_removes_dc_and_keeps_the_full_band():
@@ -193,6 +224,7 @@ def test_split_keeps_every_recording_in_one_split_and_follows_the_shares():
     assert {r["split"] for r in rows if r["labels"][0] == "rain"} == {"train"}
     assert {r["split"] for r in rows if r["labels"][0] == "dog"} == {"train", "test"}
     assert all("paraphrase_captions" in r for r in rows if r["split"] != "train")
+    assert all(set(r["query_wordings"]) == set(wordings.FAMILIES) for r in rows if r["split"] != "train")
     again = [dict(r) for r in rows]
     curate.assign_splits(again, seed=0)
     assert [r["split"] for r in again] == [r["split"] for r in rows]

@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # makes `corpus` importable as a package
 
-from corpus import curate, fetch, render, sources, speech
+from corpus import curate, fetch, noise, render, sources, speech
 from corpus.drumkits import drumkit_items
 from corpus.soundfonts import soundfont_items
 
@@ -35,6 +35,7 @@ ESPEAK_MALE, ESPEAK_FEMALE = 80, 40  # utterances
 ASTERISK_PER_LANGUAGE = 30
 TUXPAINT_SPEECH_CHUNKS, TUXPAINT_SPEECH_PER_CHUNK = 8, 5
 DRUM_PATTERNS_PER_KIT = 4
+NOISE_PER_KIND = 12  # generated recordings of each noise kind
 
 
 def collect_items(roots: dict[str, Path], cache: Path, seed: int, workers: int) -> list[sources.Item]:
@@ -43,6 +44,7 @@ def collect_items(roots: dict[str, Path], cache: Path, seed: int, workers: int) 
     items += soundfont_items(cache / "pkgs", cache, seed, workers)
     items += drumkit_items(roots["hydrogen-drumkits"], cache, DRUM_PATTERNS_PER_KIT, seed)
     items += speech.espeak_items(cache, ESPEAK_MALE, ESPEAK_FEMALE, seed)
+    items += noise.noise_items(cache, NOISE_PER_KIND, seed)
     items += speech.asterisk_items(roots, ASTERISK_PER_LANGUAGE, seed)
     items += speech.tuxpaint_speech_items(
         roots["tuxpaint-stamps-default"], TUXPAINT_SPEECH_CHUNKS, TUXPAINT_SPEECH_PER_CHUNK, seed

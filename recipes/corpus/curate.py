@@ -15,6 +15,7 @@ from tqdm import tqdm
 from flowsep.audio import load_audio
 
 from .labels import captions_for, paraphrases_for
+from .wordings import one_per_family
 
 SPLITS = {"train": 0.8, "valid": 0.1, "test": 0.1}
 # The cross-source test split: whole packages that neither train nor valid sees (speech, an instrument family
@@ -99,6 +100,15 @@ def split_recordings(clips_per_recording: dict[str, int], seed: int, key: str = 
     return assignment
 
 
+def clip_captions(clip_id: str, item: dict, seed: int) -> list[str]:
+    """Training captions of one clip: noun phrases (:func:`labels.captions_for`), then one wording of each other
+    family of :mod:`wordings` (a word, a synonym, a sentence, an instruction)."""
+    captions = captions_for(clip_id, item["label"], item["subject"], item["description"], seed)
+    extra = one_per_family(item["label"], item["subject"], random.Random(f"{clip_id}/{seed}"))
+    extra.pop("noun_phrase")
+    return list(dict.fromkeys(captions + list(extra.values())))
+
+
 def build_rows(results: list[dict], licenses: dict[str, str], seed: int) -> list[dict]:
     """Manifest rows (without ``split``) for every clip of every processed item."""
     rows = []
@@ -108,9 +118,7 @@ def build_rows(results: list[dict], licenses: dict[str, str], seed: int) -> list
             row = {
                 "id": clip["id"],
                 "audio": clip["audio"],
-                "captions": captions_for(
-                    clip["id"], item["label"], item["subject"], item["description"], seed
-                ),
+                "captions": clip_captions(clip["id"], item, seed),
                 "labels": [item["label"]] + ([item["subject"]] if item["subject"] else []),
                 "duration": clip["duration"],
                 "source": item["source"],
@@ -151,7 +159,8 @@ def deduplicate(rows: list[dict], out: Path) -> tuple[list[dict], list[dict]]:
 
 
 def assign_splits(rows: list[dict], seed: int, withheld: tuple[str, ...] = CROSS_SOURCE_PACKAGES) -> None:
-    """Set ``split`` on every row; valid and both test splits get paraphrases.
+    """Set ``split`` on every row; valid and both test rows get paraphrases and ``query_wordings`` (one wording
+    of every family of :mod:`wordings`, for the evaluation by wording).
 
     Rows of the ``withheld`` packages form :data:`CROSS_SOURCE_SPLIT`; the others are split by recording and
     stratified by class (:func:`split_recordings`).
@@ -167,6 +176,8 @@ def assign_splits(rows: list[dict], seed: int, withheld: tuple[str, ...] = CROSS
         row["split"] = CROSS_SOURCE_SPLIT if row.get("source") in withheld else split_of[row["recording"]]
         if row["split"] != "train":
             row["paraphrase_captions"] = paraphrases_for(row["labels"][0], row["subject"])
+            rng = random.Random(f"{row['id']}/wordings/{seed}")
+            row["query_wordings"] = one_per_family(row["labels"][0], row["subject"], rng)
 
 
 def summarize(rows: list[dict], dropped: dict[str, int]) -> dict:

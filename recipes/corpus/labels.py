@@ -168,6 +168,10 @@ CLASSES: dict[str, Phrases] = {
         "a loud bang; a blast; a bang; an explosive sound; a sharp loud noise",
         "something blows up; shots being fired",
     ),
+    "noise": _p(
+        "background noise; a steady noise; a noisy hiss; static noise; a constant hiss",
+        "a droning background sound; fuzz on the line",
+    ),
 }
 
 SUBJECTS: dict[str, Phrases] = {
@@ -309,6 +313,11 @@ SUBJECTS: dict[str, Phrases] = {
     ),
     "tabla": _p("tabla drums playing; a tabla rhythm; Indian hand drums", "a tabla player's beat"),
     "cymbal": _p("a cymbal crash; cymbals ringing; a crash cymbal", "a ringing metal cymbal"),
+    # generated noise
+    "white_noise": _p("white noise; a bright hiss; broadband noise", "a rushing sound like a detuned radio"),
+    "pink_noise": _p("pink noise; a soft rushing noise; a hiss like a waterfall", "a gentle even roar"),
+    "brown_noise": _p("brown noise; a deep rumbling noise; a low rumble", "a muffled roar"),
+    "hum": _p("an electrical hum; mains hum; a low buzzing hum", "a humming transformer"),
 }
 
 
