@@ -285,11 +285,17 @@ def test_help_and_flag_errors_do_not_import_heavy_libraries(argvs, heavy):
     assert result.stdout.strip().endswith("[]"), result.stdout + result.stderr
 
 
-def test_stereo_44k_comes_back_stereo_44k(models, place):
+def write_stereo_44k(path: Path):
+    """2 s of 44.1 kHz stereo in 32-bit float: a tone on the left, noise on the right."""
     rng = np.random.default_rng(1)
     t = np.arange(44100 * 2) / 44100
     stereo = np.stack([0.3 * np.sin(2 * np.pi * 440 * t), 0.1 * rng.standard_normal(t.size)], axis=1)
-    sf.write(place / "stereo.wav", stereo.astype(np.float32), 44100, subtype="FLOAT")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, stereo.astype(np.float32), 44100, subtype="FLOAT")
+
+
+def test_stereo_44k_comes_back_stereo_44k(models, place):
+    write_stereo_44k(place / "stereo.wav")
     args = ["separate", str(place / "stereo.wav"), "-q", "a tone", "-o", str(place / "out/t.wav"),
             "--residual", str(place / "out/r.wav"), "--model", str(models["tiny"]), "--steps", "1"]  # fmt: skip
     assert main(args) == 0
@@ -303,6 +309,34 @@ def test_stereo_44k_comes_back_stereo_44k(models, place):
     assert main(["separate", str(place / "stereo.wav"), "-q", "a tone", "-o", str(place / "out/m.wav"),
                  "--model", str(models["tiny"]), "--steps", "1", "--model-rate"]) == 0  # fmt: skip
     mono, mono_rate = sf.read(place / "out/m.wav")
+    assert mono_rate == 16000 and mono.ndim == 1 and len(mono) == 32000
+
+
+def test_batch_stereo_44k_comes_back_stereo_44k(models, place):
+    """``separate-batch`` as ``separate`` above: a 44.1 kHz stereo file comes back at 44.1 kHz in stereo and
+    its sample format, target + residual == input, and ``--model-rate`` gives mono at 16 kHz. Guards against
+    batch outputs written at the model's rate or channel count, or with the residual of the mono down-mix."""
+    write_stereo_44k(place / "in" / "stereo.wav")
+    source, rate = sf.read(place / "in" / "stereo.wav", dtype="float32")
+    args = [
+        "separate-batch",
+        str(place / "in"),
+        "-q",
+        "a tone",
+        "--model",
+        str(models["tiny"]),
+        "--steps",
+        "1",
+    ]
+    assert main([*args, "-o", str(place / "out"), "--residual"]) == 0
+    target, target_rate = sf.read(place / "out" / "a-tone" / "stereo.wav.wav", dtype="float32")
+    residual, residual_rate = sf.read(place / "out" / "a-tone" / "stereo.wav.residual.wav", dtype="float32")
+    assert rate == target_rate == residual_rate == 44100
+    assert target.shape == residual.shape == source.shape == (88200, 2)
+    assert np.abs(target + residual - source).max() < 1e-4
+    assert sf.info(place / "out" / "a-tone" / "stereo.wav.wav").subtype == "FLOAT"
+    assert main([*args, "-o", str(place / "mono"), "--model-rate"]) == 0
+    mono, mono_rate = sf.read(place / "mono" / "a-tone" / "stereo.wav.wav")
     assert mono_rate == 16000 and mono.ndim == 1 and len(mono) == 32000
 
 
