@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # makes `corpus` i
 
 from corpus import curate, fetch, noise, render, sources, speech
 from corpus.drumkits import drumkit_items
+from corpus.games import game_items
 from corpus.soundfonts import soundfont_items
 
 ESPEAK_MALE, ESPEAK_FEMALE = 80, 40  # utterances
@@ -41,6 +42,7 @@ NOISE_PER_KIND = 12  # generated recordings of each noise kind
 def collect_items(roots: dict[str, Path], cache: Path, seed: int, workers: int) -> list[sources.Item]:
     """Every item of every source (rendering the synthesized ones into the cache)."""
     items = sources.recorded_items(roots, cache)
+    items += game_items(roots, cache)
     items += soundfont_items(cache / "pkgs", cache, seed, workers)
     items += drumkit_items(roots["hydrogen-drumkits"], cache, DRUM_PATTERNS_PER_KIT, seed)
     items += speech.espeak_items(cache, ESPEAK_MALE, ESPEAK_FEMALE, seed)

@@ -40,6 +40,10 @@ CLASSES: dict[str, Phrases] = {
         "a person laughing; laughter; someone laughs out loud; people laughing; a laughing voice",
         "somebody chuckles and giggles; a burst of human laughter",
     ),
+    "scream": _p(
+        "a person screaming; someone screams; a scream of pain; a loud human scream; a person cries out",
+        "a shriek of terror; a howl of agony from a person",
+    ),
     "crowd": _p(
         "a crowd of people; crowd noise; a noisy crowd; a group of people; many people making noise",
         "the murmur of a large audience; a group of people making noise together",

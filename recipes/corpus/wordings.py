@@ -18,6 +18,7 @@ WORDS: dict[str, tuple[str, str]] = {  # class -> ("; "-separated one-word names
     "speech_male": ("speech; voice; talking; man", "male voice; a man; spoken words; male speaker"),
     "speech_female": ("speech; voice; talking; woman", "female voice; a woman; spoken words; female speaker"),
     "laughter": ("laughter; laughing; laugh", "giggling; chuckling"),
+    "scream": ("scream; screaming; yell", "shriek; cry of pain"),
     "crowd": ("crowd; people; audience", "chatter; hubbub"),
     "piano": ("piano; keys", "keyboard; pianoforte"),
     "guitar": ("guitar; strumming", "acoustic guitar; plucking"),
