@@ -13,11 +13,14 @@ Rows (SI-SDR, SI-SDRi, SDRi over the benchmark's items):
 * ``predictive baseline``: with ``--predictive DIR``, a model of the same size and budget trained only at the
   flow's start (``flow.source_sigma_prob: 1``), i.e. regressing the mask directly, read out in one step;
 * ``model, vocoder``: the paper's decoder, when the model has a vocoder;
-* ``model, paraphrased query``: the same items queried with phrasings absent from the training captions;
-* ``model, one-word label``: queried with the plain word a user would type (``speech``, ``dog``, ``music``).
+* ``model, wording: <family>``: the same items queried with one wording of each family the corpus records on
+  its valid and test rows (``query_wordings``: a one-word name, a synonym, a noun phrase, a sentence, an
+  instruction, see ``recipes/corpus/wordings.py``) and ``paraphrase``, phrasings absent from the training captions;
+* ``model, word "<w>"``: the plain words users type most (:data:`NAMED_WORDS`: "speech" and "voice" on speech,
+  "music", "dog", "rain", "noise"), each on the items of its classes.
 
 A second table splits the SI-SDRi of the oracle ratio mask and of the model's outputs by the input SNR of the
-target (buried, comparable, dominant).
+target (buried, comparable, dominant); a third gives the SI-SDRi of each wording family per target class.
 
     python eval/evaluate_default_model.py --model checkpoints/flowsep-mini --benchmark data/benchmarks/debian-test
 
@@ -48,13 +51,37 @@ def clips_by_id(corpus_manifest: Path) -> dict:
     return {record.id: record for record in read_manifest(corpus_manifest)}
 
 
-def one_word_label(labels: list[str]) -> str:
-    """The word a user would type for a clip's first label: ``speech_female`` -> ``speech``,
-    ``farm_animal`` -> ``animal``, ``birds`` -> ``birds``."""
-    first = labels[0]
-    if first.startswith("speech"):
-        return "speech"
-    return first.split("_")[-1]
+NAMED_WORDS = {  # word -> the target classes it names
+    "speech": ("speech_male", "speech_female"),
+    "voice": ("speech_male", "speech_female"),
+    "music": ("music",),
+    "dog": ("dog",),
+    "rain": ("rain",),
+    "noise": ("noise",),
+}
+WORDING_ROW = "model, wording: "
+
+
+def alternative_queries(clip, item_index: int) -> dict[str, str]:
+    """``row name -> query`` of a clip's other wordings: its ``query_wordings`` families, a held-out paraphrase
+    (chosen by ``item_index``) and the :data:`NAMED_WORDS` that name its class."""
+    if clip is None:
+        return {}
+    queries = {
+        f"{WORDING_ROW}{family}": query for family, query in clip.extra.get("query_wordings", {}).items()
+    }
+    paraphrases = clip.extra.get("paraphrase_captions", [])
+    if paraphrases:
+        queries[f"{WORDING_ROW}paraphrase"] = paraphrases[item_index % len(paraphrases)]
+    label = clip.labels[0] if clip.labels else None
+    queries |= {f'model, word "{word}"': word for word, classes in NAMED_WORDS.items() if label in classes}
+    return queries
+
+
+def evaluation_queries(clip) -> set[str]:
+    """Every query the evaluation may put for a clip (for a text table): captions, wordings, paraphrases, words."""
+    queries = set(clip.captions) | set(clip.extra.get("paraphrase_captions", []))
+    return queries | {query for index in range(2) for query in alternative_queries(clip, index).values()}
 
 
 SNR_BANDS = ((-float("inf"), -5.0), (-5.0, 5.0), (5.0, float("inf")))
@@ -120,7 +147,7 @@ def evaluate(args) -> dict:
     clips = clips_by_id(Path(args.corpus)) if args.corpus else {}
     rate, codec = pipe.config.sample_rate, pipe.codec
     rows: dict[str, list[tuple[int, torch.Tensor]]] = {}
-    references, mixtures, seconds = [], [], 0.0
+    references, mixtures, classes, seconds = [], [], [], 0.0
     for item_index, item in enumerate(tqdm(bench.items, desc="evaluating", unit="item")):
         mixture = load_audio(item.mixture, target_sample_rate=rate)
         reference = load_audio(item.reference, target_sample_rate=rate)
@@ -147,19 +174,16 @@ def evaluate(args) -> dict:
                 pipe, item.query, mixture, args, args.seed + item_index, decoder="vocoder"
             )
         clip = clips.get(str(item.extra.get("target_id", "")))
-        alternatives = clip.extra.get("paraphrase_captions", []) if clip else []
-        if alternatives:
-            query = alternatives[item_index % len(alternatives)]
-            paraphrased = generated_mel(pipe, query, mixture, args, args.seed + item_index)
-            estimates["model, paraphrased query (ratio)"] = masked(paraphrased, mixture, "ratio", pipe)
-        if clip and clip.labels:
-            word = generated_mel(pipe, one_word_label(clip.labels), mixture, args, seed)
-            estimates["model, one-word label (ratio)"] = masked(word, mixture, "ratio", pipe)
+        for name, query in alternative_queries(clip, item_index).items():
+            estimates[f"{name} (ratio)"] = masked(
+                generated_mel(pipe, query, mixture, args, seed), mixture, "ratio", pipe
+            )
+        classes.append(clip.labels[0] if clip and clip.labels else "?")
         for name, estimate in estimates.items():
             rows.setdefault(name, []).append((item_index, estimate[: len(reference)]))
         references.append(reference)
         mixtures.append(mixture[: len(reference)])
-    table, by_snr = {}, {}
+    table, by_snr, by_class = {}, {}, {}
     snrs = torch.tensor([item.snr_db for item in bench.items])
     for name, pairs in rows.items():
         indices = [index for index, _ in pairs]
@@ -171,10 +195,22 @@ def evaluate(args) -> dict:
         table[name] = {"items": len(indices)} | {m: summary.__dict__ for m, summary in scores.summary.items()}
         if name in SNR_SPLIT_ROWS:
             by_snr[name] = si_sdri_by_snr(torch.as_tensor(scores.per_item["si_sdri"]), snrs[indices])
+        if name.startswith(WORDING_ROW) or name == "model, mask (ratio)":
+            family = (
+                name.removeprefix(WORDING_ROW).removesuffix(" (ratio)")
+                if name.startswith(WORDING_ROW)
+                else "query"
+            )
+            for index, value in zip(indices, scores.per_item["si_sdri"]):
+                by_class.setdefault(classes[index], {}).setdefault(family, []).append(float(value))
     return {
         "model": str(args.model), "benchmark": str(args.benchmark), "items": len(references), "steps": args.steps,
         "guidance": args.guidance, "source_noise": args.source_noise,
         "seconds_per_item": seconds / max(1, len(references)), "rows": table, "si_sdri_by_input_snr": by_snr,
+        "si_sdri_by_class_and_wording": {
+            label: {family: {"items": len(v), "mean": sum(v) / len(v)} for family, v in families.items()}
+            for label, families in sorted(by_class.items())
+        },
     }  # fmt: skip
 
 
@@ -200,7 +236,28 @@ def markdown(result: dict) -> str:
                   "|---|" + "---:|" * len(bands), "| items | " + " | ".join(counts) + " |"]  # fmt: skip
         for name, values in by_snr.items():
             lines.append(f"| {name} | " + " | ".join(f"{values[band]['mean']:.2f}" for band in bands) + " |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + wording_table(result.get("si_sdri_by_class_and_wording", {}))) + "\n"
+
+
+def wording_table(by_class: dict) -> list[str]:
+    """Markdown lines: SI-SDRi per target class (rows) and wording family (columns), and each class's spread
+    (its best family's mean minus its worst)."""
+    families = list(dict.fromkeys(family for row in by_class.values() for family in row))
+    if not families:
+        return []
+    lines = [
+        "",
+        "SI-SDRi (dB) by target class and query wording (`query`: the benchmark's own caption):",
+        "",
+        "| class | items | " + " | ".join(families) + " | spread |",
+        "|---|---:|" + "---:|" * (len(families) + 1),
+    ]
+    for label, row in by_class.items():
+        means = [row[f]["mean"] for f in families if f in row]
+        cells = [f"{row[f]['mean']:.2f}" if f in row else "" for f in families]
+        items = max(entry["items"] for entry in row.values())
+        lines.append(f"| {label} | {items} | " + " | ".join(cells) + f" | {max(means) - min(means):.2f} |")
+    return lines
 
 
 def main():
@@ -210,7 +267,9 @@ def main():
     parser.add_argument("--model", default="checkpoints/flowsep-mini")
     parser.add_argument("--benchmark", default="data/benchmarks/debian-test")
     parser.add_argument(
-        "--corpus", default="data/debian-corpus/manifest.jsonl", help="for paraphrases and one-word labels"
+        "--corpus",
+        default="data/debian-corpus/manifest.jsonl",
+        help="for the classes and wordings of the clips",
     )
     parser.add_argument("--predictive", help="a predictive baseline model folder (row 'predictive baseline')")
     parser.add_argument("--steps", type=int, default=10)

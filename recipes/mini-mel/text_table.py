@@ -87,18 +87,13 @@ AutoModel.register(TextTableConfig, TextTableModel, exist_ok=True)
 
 
 def corpus_queries(manifest: Path) -> list[str]:
-    """Every caption, paraphrase and one-word label (as the evaluation words them) of a corpus manifest."""
+    """Every query the evaluation may put for the clips of a corpus manifest (captions, wordings, paraphrases)."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "eval"))
-    from evaluate_default_model import one_word_label
+    from evaluate_default_model import evaluation_queries
 
     from flowsep.data import read_manifest
 
-    queries = set()
-    for record in read_manifest(manifest):
-        queries.update(record.captions, record.extra.get("paraphrase_captions", []))
-        if record.labels:
-            queries.add(one_word_label(record.labels))
-    return sorted(queries)
+    return sorted({query for record in read_manifest(manifest) for query in evaluation_queries(record)})
 
 
 @torch.no_grad()
