@@ -1,0 +1,297 @@
+"""Every key of the shipped flow recipes reaches the component it configures.
+
+Each recipe is loaded from its real YAML in a sandbox folder that holds what its paths name (toy manifests with
+train and valid rows, a tiny VAE and vocoder), and its stage is built by the real :class:`Trainer` (models,
+frozen parts, objective, datasets, optimisers, schedules, EMA). Then every key of the YAML is read back from
+the built objects, never from the recipe's dataclasses: a key that a stage silently ignores (so that its
+default applies) fails here. A key with no probe fails too, so a new recipe key must say where it lands.
+The text encoder is replaced by a tiny one of the recipe's width (its name is recorded).
+"""
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+import yaml
+from accelerate.state import AcceleratorState, GradientState
+from diffusers import AutoencoderKL
+from transformers import T5Config, T5EncoderModel
+
+from flowsep.data import ClipRecord, collate_batch, read_manifest, write_manifest
+from flowsep.models import LogMelLatent
+from flowsep.testing import tiny_components, tiny_tokenizer
+from flowsep.training import FlowStage, Trainer, load_recipe, stage_flow
+from flowsep.training.toy_corpus import SOUNDS, synthesize
+
+pytestmark = pytest.mark.filterwarnings("ignore:This DataLoader will create")  # workers are never started
+
+RECIPES = Path(__file__).resolve().parents[1] / "recipes"
+FLOW_RECIPES = ["mini-mel/flow.yaml", "mini-mel/flow_gpu.yaml", "tiny/flow.yaml", "paper/flow.yaml"]
+# Keys that act only inside the training loop (when to checkpoint, validate, log, stop): what they reach is the
+# loop of Trainer.train, exercised by tests/test_training.py's 2-step runs of the tiny recipes.
+LOOP_KEYS = {
+    "output_dir", "trainer.checkpointing_steps", "trainer.checkpoints_total_limit", "trainer.validation_steps",
+    "trainer.validation_batches", "trainer.validation_samples", "trainer.progress_bar",
+}  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def fresh_accelerate_state():
+    yield
+    AcceleratorState._reset_state(True)
+    GradientState._reset_state()
+
+
+def flat(raw: dict, prefix: str = "") -> dict:
+    """``{"data": {"snr_range": [..]}}`` -> ``{"data.snr_range": [..]}``; ``model`` entries as ``model.KEY``."""
+    out = {}
+    for key, value in raw.items():
+        if isinstance(value, dict):
+            out.update(flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def write_toy_manifest(path: Path, tag: str, clips: int) -> None:
+    """``clips`` clips of each toy sound, alternately in the train and valid splits, ids unique to ``tag``."""
+    rng, records = np.random.default_rng(abs(hash(tag)) % 2**32), []
+    for kind, caption in SOUNDS.items():
+        for number in range(clips):
+            audio = path.parent / "audio" / f"{tag}-{kind}-{number}.wav"
+            audio.parent.mkdir(parents=True, exist_ok=True)
+            sf.write(audio, synthesize(kind, 0.5, 16000, rng), 16000)
+            split = "train" if number % 2 == 0 else "valid"
+            records.append(ClipRecord(f"{tag}-{kind}-{number}", str(audio), [caption], [kind], 0.5, split))
+    write_manifest(records, path)
+
+
+def sandbox(folder: Path, raw: dict) -> None:
+    """Write what the recipe's paths name, relative to ``folder`` (the working directory of the build)."""
+    data, flow = raw.get("data", {}), raw.get("flow", {})
+    clips = 2 * math.ceil(raw["trainer"]["batch_size"] / len(SOUNDS))  # one batch of training rows at least
+    for manifest in {*data.get("train", []), *data.get("valid", [])}:
+        write_toy_manifest(folder / manifest, Path(manifest).stem, max(clips, 4))
+    parts = tiny_components()
+    if flow.get("vae"):
+        vae: AutoencoderKL = parts["vae"]
+        vae.register_to_config(scaling_factor=0.4321)
+        vae.save_pretrained(folder / flow["vae"])
+    if flow.get("vocoder"):
+        parts["vocoder"].save_pretrained(folder / flow["vocoder"])
+
+
+class FakeTextEncoder:
+    """``load_text_encoder``: a tiny T5 of the width ``text_embed_dim`` asks for; records the names asked."""
+
+    def __init__(self, width: int):
+        self.width, self.names = width, []
+
+    def __call__(self, name: str):
+        self.names.append(name)
+        tokenizer = tiny_tokenizer()
+        config = T5Config(
+            vocab_size=len(tokenizer), d_model=self.width, d_kv=8, d_ff=32, num_layers=1, num_heads=2
+        )
+        return T5EncoderModel(config).eval().requires_grad_(False), tokenizer
+
+
+class ZeroVelocity(torch.nn.Module):
+    """Predicts zero velocity; records the rows' noise levels and dropped texts."""
+
+    def forward(self, x, mixture, timestep, encoder_hidden_states, encoder_attention_mask, text_dropout_mask):
+        self.timestep, self.drop = timestep, text_dropout_mask
+        return type("Out", (), {"sample": torch.zeros_like(x)})()
+
+
+@pytest.fixture(scope="module", params=FLOW_RECIPES)
+def built(request, tmp_path_factory):
+    """``(raw YAML, sandbox folder, trainer after _setup, fake text encoder)`` of one shipped flow recipe."""
+    raw = yaml.safe_load((RECIPES / request.param).read_text())
+    folder = tmp_path_factory.mktemp(request.param.replace("/", "-"))
+    sandbox(folder, raw)
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.chdir(folder)
+            fake = FakeTextEncoder(raw["model"]["text_embed_dim"])
+            patch.setattr(stage_flow, "load_text_encoder", fake)
+            recipe = load_recipe(RECIPES / request.param)
+            trainer = Trainer(recipe, FlowStage(recipe))
+            trainer._setup()
+            yield raw, folder, trainer, fake
+    finally:  # each recipe builds its own Accelerator (mixed precision differs)
+        AcceleratorState._reset_state(True)
+        GradientState._reset_state()
+
+
+def lr_factor(kind: str, step: int, warmup: int, total: int) -> float:
+    """diffusers' schedules, written out: linear warm-up, then constant, cosine to 0 or linear to 0."""
+    if step < warmup:
+        return step / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return {"constant_with_warmup": 1.0, "constant": 1.0, "cosine": 0.5 * (1 + math.cos(math.pi * progress)),
+            "linear": 1.0 - progress}[kind]  # fmt: skip
+
+
+def records_of(folder: Path, manifests: list[str], split: str | None) -> set[str]:
+    return {r.id for m in manifests for r in read_manifest(folder / m) if split is None or r.split == split}
+
+
+def probe(key: str, value, raw: dict, folder: Path, trainer: Trainer, fake: FakeTextEncoder):
+    """Assert that ``key: value`` of the YAML is what the built stage uses (or return False: no probe)."""
+    stage, t = trainer.task, raw.get("trainer", {})
+    train, valid = trainer.train_set, trainer.valid_set
+    model = trainer.unwrapped["transformer"]
+    optimizer = trainer.optimizers["transformer"].optimizer
+    schedule = trainer.schedulers["transformer"].scheduler
+    section, _, name = key.partition(".")
+    if section == "model":
+        assert model.config[name] == value
+        if name in ("source", "source_noise"):  # the objective learns the flow the transformer's config names
+            assert getattr(stage.objective, name) == value
+    elif key == "stage":
+        assert isinstance(stage, FlowStage) and value == "flow"
+    elif key == "seed":
+        assert train.clips.seed == valid.clips.seed == value
+    elif key in ("data.train", "data.valid"):
+        split = raw["data"].get(f"{name}_split")
+        dataset = train if name == "train" else valid
+        assert {r.id for r in dataset.clips.records} == records_of(folder, value, split)
+    elif key in ("data.train_split", "data.valid_split"):
+        dataset = train if name == "train_split" else valid
+        assert {r.split for r in dataset.clips.records} == {value}
+    elif key == "data.segment_seconds":
+        samples = round(value * 16000)
+        assert train[0]["mixture"].shape == valid[0]["mixture"].shape == (samples,)
+        assert stage.codec.latent_frames(samples) == model.config.sample_size
+    elif key == "data.snr_range":
+        assert train.snr_range == valid.snr_range == tuple(value)
+        assert value[0] - 1e-3 <= train[0]["snr_db"] <= value[1] + 1e-3
+    elif key == "data.num_interferers":
+        assert len(train[0]["interferer_ids"]) == value
+    elif key == "data.reference_rms":
+        assert stage.codec.reference_rms == value
+    elif key == "data.num_workers":
+        assert trainer.loader.num_workers == value
+    elif key == "data.keep_in_memory":
+        assert (train.clips.decoded is not None) == value
+    elif key == "data.bandlimit_prob":
+        assert train.bandlimit_prob == value and valid.bandlimit_prob == 0.0  # training mixtures only
+    elif key == "data.bandlimit_hz":
+        assert train.bandlimit_hz == tuple(value)
+    elif key == "trainer.batch_size":
+        assert trainer.loader.total_batch_size == value  # one process
+    elif key == "trainer.gradient_accumulation_steps":
+        assert trainer.accelerator.gradient_accumulation_steps == value
+    elif key == "trainer.learning_rate":
+        assert optimizer.param_groups[0]["initial_lr"] == pytest.approx(value)
+    elif key == "trainer.weight_decay":
+        assert optimizer.param_groups[0]["weight_decay"] == value
+    elif key in ("trainer.lr_scheduler", "trainer.lr_warmup_steps", "trainer.max_steps"):
+        kind = t.get("lr_scheduler", "constant_with_warmup")
+        warmup, total = t.get("lr_warmup_steps", 0), t.get("max_steps", 1000)
+        for step in sorted({warmup // 2, warmup, (warmup + total) // 2, total}):
+            assert schedule.lr_lambdas[0](step) == pytest.approx(
+                lr_factor(kind, step, warmup, total), abs=1e-6
+            )
+    elif key == "trainer.max_grad_norm":
+        seen = []
+        with pytest.MonkeyPatch.context() as patch:  # clipping recorded; no optimiser or schedule step taken
+            patch.setattr(trainer.accelerator, "clip_grad_norm_", lambda parameters, norm: seen.append(norm))
+            patch.setattr(trainer.optimizers["transformer"], "step", lambda: None)
+            patch.setattr(trainer.schedulers["transformer"], "step", lambda: None)
+            trainer.optimize("transformer", 0.0 * next(model.parameters()).sum())
+        assert seen == [value]
+    elif key == "trainer.mixed_precision":
+        assert trainer.accelerator.mixed_precision == value
+        assert stage.text_encoder.dtype == (
+            torch.bfloat16 if value == "bf16" else torch.float32
+        )  # frozen parts
+    elif key == "trainer.use_ema":
+        assert (trainer.ema is not None) == value
+    elif key == "trainer.ema_decay":
+        assert trainer.ema.decay == value
+    elif key == "trainer.log_with":
+        assert [tracker.lower() for tracker in map(str, trainer.accelerator.log_with)] == [value]
+    elif key == "flow.codec":
+        assert isinstance(stage.codec.vae, LogMelLatent if value == "mel" else AutoencoderKL)
+    elif key == "flow.vae":
+        assert stage.codec.vae.config.scaling_factor == 0.4321  # the folder's VAE, with its scaling factor
+    elif key == "flow.vocoder":
+        assert stage.vocoder is not None and stage.vocoder.config["_name_or_path"] == value
+    elif key == "flow.text_encoder":
+        assert fake.names == [value]
+    elif key in ("flow.timestep_sampling", "flow.text_dropout", "flow.source_sigma_prob"):
+        check_noise_levels_and_dropout(raw["flow"], stage)
+    elif key in ("flow.velocity_loss_weight", "flow.waveform_loss_weight"):
+        check_loss_weights(raw["flow"], stage, train)
+    elif key in ("flow.inference_steps", "flow.guidance_scale"):
+        check_example_settings(raw["flow"], stage, valid)
+    elif key in LOOP_KEYS:
+        pass
+    else:
+        return False
+    return True
+
+
+def check_noise_levels_and_dropout(flow: dict, stage: FlowStage, rows: int = 4000):
+    """4,000 rows through the built objective: the dropped share, the share at the source, and the spread of
+    the other noise levels (uniform: 20% in [0.4, 0.6]; logit-normal(0, 1): 31%)."""
+    model, zeros = ZeroVelocity(), torch.zeros(rows, 1, 1, 1)
+    stage.objective(model, zeros, zeros, torch.zeros(rows, 1, 4), torch.ones(rows, 1, dtype=torch.long),
+                    generator=torch.Generator().manual_seed(0))  # fmt: skip
+    sigma = model.timestep / 1000
+    assert abs(model.drop.float().mean() - flow.get("text_dropout", 0.1)) < 0.025
+    at_source = sigma == 1.0
+    assert abs(at_source.float().mean() - flow.get("source_sigma_prob", 0.0)) < 0.025
+    middle = ((sigma > 0.4) & (sigma < 0.6))[~at_source].float().mean()
+    expected = {"uniform": 0.2, "logit_normal": 0.31}[flow.get("timestep_sampling", "uniform")]
+    assert abs(middle - expected) < 0.04
+
+
+def check_loss_weights(flow: dict, stage: FlowStage, train):
+    """The stage's loss is ``velocity_loss_weight * velocity MSE + waveform_loss_weight * waveform loss``,
+    each part computed from the same draws."""
+    batch = collate_batch([train[0], train[1]])
+    model, inputs = ZeroVelocity(), stage._inputs(batch)
+    loss = stage._loss(model, batch, torch.Generator().manual_seed(1))
+    parts = stage.objective(
+        model, inputs["target_latents"], inputs["mixture_latents"], inputs["text_states"], inputs["text_mask"],
+        generator=torch.Generator().manual_seed(1),
+    )  # fmt: skip
+    waveform = stage._waveform_loss(parts.predicted_target, inputs)
+    assert float(parts.loss) > 0 and abs(float(waveform)) > 0
+    expected = (
+        flow.get("velocity_loss_weight", 1.0) * parts.loss + flow.get("waveform_loss_weight", 0.0) * waveform
+    )
+    assert float(loss) == pytest.approx(float(expected), rel=1e-5)
+
+
+def check_example_settings(flow: dict, stage: FlowStage, valid):
+    """The validation separations run with the recipe's steps and guidance."""
+    calls = []
+
+    class Recorder:
+        def __call__(self, caption, mixture, **kwargs):
+            calls.append(kwargs)
+            return type("Out", (), {"audios": [mixture]})()
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(stage_flow, "build_pipeline", lambda *args: Recorder())
+        patch.setattr(stage_flow, "write_example", lambda *args: None)
+        stage.write_examples([valid[0]], {"transformer": None}, Path.cwd(), "cpu")
+    assert calls[0]["num_inference_steps"] == flow.get("inference_steps", 10)
+    assert calls[0]["guidance_scale"] == flow.get("guidance_scale", 1.0)
+
+
+def test_every_key_of_the_flow_recipes_reaches_the_built_stage(built, tmp_path, monkeypatch):
+    """Guards against a recipe key that never reaches its component (the objective, the datasets, the
+    transformer, the codec, the optimiser and schedule, the validation separations) and silently takes its
+    default: each key's value is read back from the built objects. A key with no probe fails."""
+    raw, folder, trainer, fake = built
+    monkeypatch.chdir(tmp_path)  # write_examples writes a caption file here, never into the repository
+    unprobed = [key for key, value in flat(raw).items() if not probe(key, value, raw, folder, trainer, fake)]
+    assert unprobed == [], f"keys with no probe: {unprobed}"
