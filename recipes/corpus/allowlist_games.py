@@ -393,11 +393,23 @@ GAME_EFFECTS = {  # package -> (folder under the media root, {file: (label, subj
 
 GAME_MUSIC = {  # package -> (folder under the media root, globs of whole music tracks)
     "0ad-data": ("audio/music", ("*.ogg",)),
-    "supertuxkart-data": ("usr/share/games/supertuxkart/data/music", ("*.ogg",)),
+    "supertuxkart-data": (
+        "usr/share/games/supertuxkart/data",
+        (
+            "music/*.ogg",
+            "tracks/ancient_colosseum_labyrinth/Battle_Theme_1.ogg",
+            "tracks/battleisland/Gran_Paradiso_Unused_-_TuxKart_5a_Gowns_Bow_Remix.ogg",
+            "tracks/cave/beneath_the_rabbit_hole.ogg",
+            "tracks/introcutscene2/intro2.ogg",
+        ),
+    ),
     "supertux-data": ("usr/share/games/supertux2/music", ("*/*.ogg",)),
-    "redeclipse-data": ("usr/share/games/redeclipse/data/sounds/music", ("*.ogg",)),
+    "redeclipse-data": (
+        "usr/share/games/redeclipse/data",
+        ("sounds/music/*.ogg", "sounds/theme.ogg", "sounds/original.ogg", "maps/tonatiuh.ogg"),
+    ),
     "freedroidrpg-data": ("usr/share/freedroidrpg/data/sound/music", ("*.ogg",)),
-    "marsshooter-data": ("usr/share/games/marsshooter/audio/music", ("*.ogg",)),
+    "marsshooter-data": ("usr/share/games/marsshooter/audio", ("music/*.ogg", "menu.ogg", "tutorial.ogg")),
     "openclonk-data": ("usr/share/games/openclonk/Music.ocg", ("*.ogg",)),
     "xmoto-data": ("usr/share/games/xmoto/Textures/Musics", ("*.ogg",)),
     "extremetuxracer-data": ("usr/share/games/etr/music", ("*.ogg",)),

@@ -33,8 +33,8 @@ from corpus.games import game_items
 from corpus.soundfonts import soundfont_items
 
 ESPEAK_MALE, ESPEAK_FEMALE = 80, 40  # utterances
-ASTERISK_PER_LANGUAGE = 30
-TUXPAINT_SPEECH_CHUNKS, TUXPAINT_SPEECH_PER_CHUNK = 8, 5
+ASTERISK_PER_LANGUAGE = 150
+TUXPAINT_SPEECH_CHUNKS, TUXPAINT_SPEECH_PER_CHUNK = 40, 5
 DRUM_PATTERNS_PER_KIT = 4
 NOISE_PER_KIND = 12  # generated recordings of each noise kind
 

@@ -26,8 +26,8 @@ ARCHIVES = {  # package -> zip archive (inside the package) that holds its audio
 WAVPACK = {"teeworlds-data": "usr/share/games/teeworlds/data/audio"}  # package -> folder of .wv files
 SUFFIXES = (".ogg", ".wav", ".oga", ".flac")
 JOIN_BELOW, JOIN_UP_TO = 2.0, 8.0  # seconds: takes shorter than this are joined, up to this much per item
-LONG_SEGMENTS = 6  # clips a long ambience may give
-MUSIC_SECONDS_PER_CLIP, MUSIC_MAX_CLIPS = 20.0, 12  # a music track gives one 10 s clip per 20 s, at most 12
+LONG_SEGMENTS = 12  # clips a long ambience may give (evenly spread over it)
+MUSIC_SECONDS_PER_CLIP, MUSIC_MAX_CLIPS = 15.0, 16  # a music track gives one 10 s clip per 15 s, at most 16
 
 
 def media_root(package: str, root: Path, cache: Path) -> Path:

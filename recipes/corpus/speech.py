@@ -138,7 +138,11 @@ LANG_WEIGHTS = {"en": 4, "es": 1, "fr": 1, "de": 1, "it": 1, "pt": 1, "nl": 1}
 
 TUXPAINT_MALE = ("bg", "ca", "da", "lt", "nl", "ru")
 TUXPAINT_FEMALE = ("be", "el", "es", "ro")
-ASTERISK = ("asterisk-core-sounds-en-g722", "asterisk-core-sounds-es-g722", "asterisk-core-sounds-fr-g722")
+ASTERISK = {  # package -> its voice actor (one recording: a speaker never spans two splits)
+    "asterisk-core-sounds-en-g722": "allison-smith",
+    "asterisk-core-sounds-es-g722": "allison-smith",
+    "asterisk-core-sounds-fr-g722": "june-wallack",
+}
 G722_BYTES_PER_SECOND = 8000  # 64 kbit/s
 
 
@@ -200,6 +204,7 @@ def asterisk_items(
                     label="speech_female",
                     source=package,
                     files=(path,),
+                    recording=f"asterisk:{ASTERISK[package]}",
                     max_segments=1,
                 )
             )
@@ -231,6 +236,7 @@ def tuxpaint_speech_items(root: Path, chunks_per_language: int, per_chunk: int, 
                         label=label,
                         source="tuxpaint-stamps-default",
                         files=tuple(files[k * per_chunk : (k + 1) * per_chunk]),
+                        recording=f"tuxpaint-speech:{lang}",  # one speaker per language
                         max_segments=1,
                     )
                 )
