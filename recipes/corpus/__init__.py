@@ -4,7 +4,7 @@ Run ``python recipes/corpus/build_corpus.py --out data/debian-corpus``. The stag
 
 * :mod:`fetch` downloads and unpacks the packages (``apt-get download`` + ``dpkg-deb -x``) and checks the tools;
 * :mod:`allowlist` names exactly which recorded files are used and as what; :mod:`sources` turns them into items;
-* :mod:`allowlist_games` and :mod:`allowlist_voices` do so for the game and desktop packages of issue 20, whose
+* :mod:`allowlist_games` and :mod:`allowlist_voices` do so for issue 20's game and desktop packages, whose
   items :mod:`games` builds (archives read by :mod:`archives`, per-file credits from :mod:`credits`);
 * :mod:`soundfonts` renders General MIDI / GS clips with fluidsynth, :mod:`drumkits` plays drum patterns with the
   Hydrogen kits, :mod:`speech` synthesizes espeak-ng speech and picks recorded speech;

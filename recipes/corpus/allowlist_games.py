@@ -1,8 +1,8 @@
 """Allow-list of issue 20's game and desktop packages: exactly which files are used, and as what.
 
-As in :mod:`allowlist`, nothing is keyword-matched at build time. The tables were drafted from paths and measured
-statistics (duration, sample rate, RMS, active fraction, spectral centroid, median F0 by pYIN) and reviewed by
-hand; paths are relative to the package's media root (the unpacked package, or the extracted archive for
+As in :mod:`allowlist`, nothing is keyword-matched at build time. The tables were drafted from paths and
+measured statistics (duration, sample rate, RMS, active fraction, spectral centroid, median F0 by pYIN) and
+reviewed by hand; paths are relative to the package's media root (the unpacked package, or the extracted archive for
 0 A.D., Warzone 2100 and Trigger Rally, or the decoded WavPack files for Teeworlds), without extension.
 
 Left out after measuring: files under 0.5 s (most weapon, UI, footstep and impact one-shots: 0 A.D.'s single
@@ -18,7 +18,7 @@ frames), Trigger Rally's "ab" co-driver, SuperTux's Tux, Mars Shooter's announce
 monsters, slides, 0 A.D.'s ship and siege sounds, fizzing "sz" fire files with a 12 kHz centroid). Death cries
 of 0 A.D., Scorched 3D, Warzone and SuperTuxKart form the new class ``scream``. neverball-data and
 pioneers-data carry no audio files; openclonk's ``Sound.ocg`` (a c4group archive) is not read, only its music.
-Speakers were told apart by median F0 (male 84-164 Hz, female 179-253 Hz) and grouped into one recording each.
+Speakers were told apart by median F0 (male 84-167 Hz, female 179-253 Hz) and grouped into one recording each.
 """
 
 
@@ -32,6 +32,7 @@ GAME_EFFECTS = {  # package -> (folder under the media root, {file: (label, subj
         "",
         {
             **_takes("audio/actor/fauna/animal/cattle_{:02d}", range(1, 8), "farm_animal", "cow"),
+            "audio/voice/global/civ_dog_bark": ("dog", None),
             **_takes("audio/actor/fauna/animal/chicken_{}", range(10, 14), "farm_animal", "chicken"),
             **_takes("audio/actor/fauna/animal/elephant_attack{}", range(1, 4), "wild_animal", "elephant"),
             **_takes("audio/actor/fauna/animal/elephant_death{}", range(1, 3), "wild_animal", "elephant"),
@@ -114,6 +115,7 @@ GAME_EFFECTS = {  # package -> (folder under the media root, {file: (label, subj
     "warzone2100-data": (
         "",
         {
+            **_takes("audio/taunts/taunt{0}/hahaha{0}", range(1, 4), "laughter", None),  # one laugh per voice
             "audio/sfx/building/oilpump": ("machine", None),
             "audio/sfx/explons/atnkexpl": ("explosion", "explosion"),
             "audio/sfx/explons/lrgexpl": ("explosion", "explosion"),

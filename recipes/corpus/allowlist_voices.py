@@ -2,9 +2,10 @@
 
 Each speaker is one ``recording`` (so a voice never spans two splits); short takes are joined into utterance
 groups of a few seconds. Genders were measured, not guessed from names: median F0 by pYIN over a few takes per
-speaker (0 A.D. civilians: female 196-235 Hz, male 104-164 Hz; Warzone 2100's announcer 198-239 Hz and its
-taunt voices 84/91 Hz (male) and 253 Hz (female); Trigger Rally's co-drivers Paula 213 Hz and Tim 108 Hz;
-FlightGear's TCAS voice 179 Hz and its GPWS voice 113 Hz). Laughs in Warzone's taunts are left out.
+speaker (0 A.D. civilians: female 196-235 Hz, male 104-167 Hz, the Persian man shouting at 137-201 Hz;
+Warzone 2100's announcer 198-239 Hz and its taunt voices 84/91 Hz (male) and 228-253 Hz (female); Trigger
+Rally's co-drivers Paula 213 Hz and Tim 108 Hz; FlightGear's TCAS voice 179 Hz and its GPWS voice 113 Hz).
+The laughs in Warzone's taunts are class ``laughter`` instead (allowlist_games).
 """
 
 
@@ -12,7 +13,7 @@ def _names(text: str) -> tuple[str, ...]:
     return tuple(text.split())
 
 
-GAME_VOICES = {  # package -> [(speaker, label, folder under the media root, files)]; one speaker, one recording
+GAME_VOICES = {  # package -> [(speaker, label, folder under the media root, files)]; a speaker is a recording
     "0ad-data": [
         (
             "greek-female",

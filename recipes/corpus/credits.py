@@ -1,9 +1,10 @@
 """Per-file credits from a package's machine-readable ``debian/copyright`` (DEP-5).
 
-Each ``Files:`` stanza names source-tree globs with their copyright holders and licence; the last stanza whose
-glob matches a file's path (compared with the end of the installed path, since Debian installs ``data/sfx/x.ogg``
-as ``usr/share/games/<game>/data/sfx/x.ogg``) gives the file's credit. Members of archives are matched as
-``<archive path>/<member>`` (trigger-rally's copyright names ``data/data.zip/sounds/gear.wav`` that way).
+Each ``Files:`` stanza names source-tree globs with their copyright holders and licence; the last stanza
+whose glob matches a file's path (compared with the end of the installed path, since Debian installs
+``data/sfx/x.ogg`` as ``usr/share/games/<game>/data/sfx/x.ogg``) gives the file's credit. Members of
+archives are matched as ``<archive path>/<member>`` (trigger-rally's copyright names
+``data/data.zip/sounds/gear.wav`` that way).
 Free-text copyright files (no ``Files:`` stanzas) give no per-file credit; the package credit applies.
 """
 

@@ -1,7 +1,7 @@
 """Items of issue 20's game and desktop packages: effects, recorded speech and music tracks.
 
-Short takes of one sound (``mine_metal_01``, ``mine_metal_02`` ...) are joined into groups of a few seconds that
-share a ``recording``; a speaker's voice lines likewise. Each item's credit is the per-file stanza of its
+Short takes of one sound (``mine_metal_01``, ``mine_metal_02`` ...) are joined into groups of a few seconds
+that share a ``recording``; a speaker's voice lines likewise. Each item's credit is the per-file stanza of its
 package's DEP-5 copyright file (:mod:`credits`), where the package has one.
 """
 
@@ -31,7 +31,7 @@ MUSIC_SECONDS_PER_CLIP, MUSIC_MAX_CLIPS = 15.0, 16  # a music track gives one 10
 
 
 def media_root(package: str, root: Path, cache: Path) -> Path:
-    """The folder the allow-list paths of ``package`` are relative to (archives extracted, WavPack decoded)."""
+    """The folder that the allow-list paths of ``package`` start from (archives extracted, .wv decoded)."""
     if package in ARCHIVES:
         return archives.extract_audio(root / ARCHIVES[package], cache / "archives" / package)
     if package in WAVPACK:
