@@ -2,8 +2,9 @@
 
 As in :mod:`allowlist`, nothing is keyword-matched at build time. The tables were drafted from paths and
 measured statistics (duration, sample rate, RMS, active fraction, spectral centroid, median F0 by pYIN) and
-reviewed by hand; paths are relative to the package's media root (the unpacked package, or the extracted archive for
-0 A.D., Warzone 2100 and Trigger Rally, or the decoded WavPack files for Teeworlds), without extension.
+reviewed by hand; paths are relative to the package's media root (the unpacked package, or the extracted
+archive for 0 A.D., Warzone 2100 and Trigger Rally, or the decoded WavPack files for Teeworlds), without
+extension.
 
 Left out after measuring: files under 0.5 s (most weapon, UI, footstep and impact one-shots: 0 A.D.'s single
 steps, impacts and weapons, Teeworlds' foley, Red Eclipse's player sounds, LMMS drum hits and waveforms) and
