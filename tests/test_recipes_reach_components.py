@@ -8,6 +8,8 @@ default applies) fails here. A key with no probe fails too, so a new recipe key 
 The text encoder is replaced by a tiny one of the recipe's width (its name is recorded).
 """
 
+import importlib
+import json
 import math
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from transformers import T5Config, T5EncoderModel
 
 from flowsep.data import ClipRecord, collate_batch, read_manifest, write_manifest
 from flowsep.models import LogMelLatent
+from flowsep.schedulers import SOLVERS
 from flowsep.testing import tiny_components, tiny_tokenizer
 from flowsep.training import FlowStage, Trainer, load_recipe, stage_flow
 from flowsep.training.toy_corpus import SOUNDS, synthesize
@@ -295,3 +298,61 @@ def test_every_key_of_the_flow_recipes_reaches_the_built_stage(built, tmp_path, 
     monkeypatch.chdir(tmp_path)  # write_examples writes a caption file here, never into the repository
     unprobed = [key for key, value in flat(raw).items() if not probe(key, value, raw, folder, trainer, fake)]
     assert unprobed == [], f"keys with no probe: {unprobed}"
+
+
+# ---------------------------------------------------------------- assembly
+
+ASSEMBLE_RECIPES = ["mini-mel/assemble.yaml", "mini-mel/assemble_gpu.yaml", "tiny/assemble.yaml", "paper/assemble.yaml"]
+MARK_FRAMES = 6  # the sandbox transformer's sample_size: found in the assembled folder, it came from there
+
+
+def assemble_sandbox(folder: Path, section: dict) -> None:
+    """Stage outputs where the recipe's ``assemble`` section points (``<path>/<role>/config.json``)."""
+    parts = tiny_components(sample_size=MARK_FRAMES)
+    parts["vae"].register_to_config(scaling_factor=0.4321)
+    for role in ("vae", "transformer", "vocoder"):
+        if section.get(role):
+            parts[role].save_pretrained(folder / section[role] / role)
+
+
+def test_every_key_of_the_assemble_recipes_reaches_the_pipeline_folder(tmp_path):
+    """Guards against an ``assemble`` key that never reaches the pipeline it writes (the scheduler, the start
+    noise, the text encoder's name or bundling, the codec, a component's folder, the output folder): each
+    recipe is assembled from its real YAML and every key is read back from the written folder."""
+    assemble_module = importlib.import_module("flowsep.training.assemble")  # the name is also a function
+    for name in ASSEMBLE_RECIPES:
+        raw, folder = yaml.safe_load((RECIPES / name).read_text()), tmp_path / name.replace("/", "-")
+        assemble_sandbox(folder, raw["assemble"])
+        fake = FakeTextEncoder(32)  # the tiny transformer's text width
+        with pytest.MonkeyPatch.context() as patch:
+            patch.chdir(folder)
+            patch.setattr(assemble_module, "load_text_encoder", fake)
+            written = assemble_module.assemble(load_recipe(RECIPES / name))
+        out = folder / written
+        index = json.loads((out / "model_index.json").read_text())
+        config = lambda role: json.loads((out / role / "config.json").read_text())  # noqa: E731
+        unprobed = []
+        for key, value in flat(raw).items():
+            if key == "stage":
+                assert value == "assemble" and written == Path(raw["output_dir"])
+            elif key == "output_dir":
+                assert (folder / value / "model_index.json").is_file()
+            elif key == "assemble.codec":
+                assert index["vae"][1] == ("LogMelLatent" if value == "mel" else "AutoencoderKL")
+            elif key == "assemble.vae":
+                assert config("vae")["scaling_factor"] == 0.4321
+            elif key == "assemble.transformer":
+                assert config("transformer")["sample_size"] == MARK_FRAMES
+            elif key == "assemble.vocoder":
+                assert index["vocoder"][1] == "BigVGANVocoder" and config("vocoder")["upsample_initial_channel"] == 32
+            elif key == "assemble.text_encoder":
+                assert fake.names == [value] and index["text_encoder_name"] == value
+            elif key == "assemble.scheduler":
+                assert index["scheduler"][1] == SOLVERS[value].__name__
+            elif key == "assemble.bundle_text_encoder":
+                assert (index["text_encoder"][0] is not None) == value == (out / "text_encoder").is_dir()
+            elif key == "assemble.source_noise":
+                assert index["source_noise"] == value
+            else:
+                unprobed.append(key)
+        assert unprobed == [], f"{name}: keys with no probe: {unprobed}"
