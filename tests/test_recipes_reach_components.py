@@ -302,7 +302,12 @@ def test_every_key_of_the_flow_recipes_reaches_the_built_stage(built, tmp_path, 
 
 # ---------------------------------------------------------------- assembly
 
-ASSEMBLE_RECIPES = ["mini-mel/assemble.yaml", "mini-mel/assemble_gpu.yaml", "tiny/assemble.yaml", "paper/assemble.yaml"]
+ASSEMBLE_RECIPES = [
+    "mini-mel/assemble.yaml",
+    "mini-mel/assemble_gpu.yaml",
+    "tiny/assemble.yaml",
+    "paper/assemble.yaml",
+]
 MARK_FRAMES = 6  # the sandbox transformer's sample_size: found in the assembled folder, it came from there
 
 
@@ -313,6 +318,10 @@ def assemble_sandbox(folder: Path, section: dict) -> None:
     for role in ("vae", "transformer", "vocoder"):
         if section.get(role):
             parts[role].save_pretrained(folder / section[role] / role)
+
+
+def read_config(folder: Path, role: str) -> dict:
+    return json.loads((folder / role / "config.json").read_text())
 
 
 def test_every_key_of_the_assemble_recipes_reaches_the_pipeline_folder(tmp_path):
@@ -330,7 +339,6 @@ def test_every_key_of_the_assemble_recipes_reaches_the_pipeline_folder(tmp_path)
             written = assemble_module.assemble(load_recipe(RECIPES / name))
         out = folder / written
         index = json.loads((out / "model_index.json").read_text())
-        config = lambda role: json.loads((out / role / "config.json").read_text())  # noqa: E731
         unprobed = []
         for key, value in flat(raw).items():
             if key == "stage":
@@ -340,11 +348,14 @@ def test_every_key_of_the_assemble_recipes_reaches_the_pipeline_folder(tmp_path)
             elif key == "assemble.codec":
                 assert index["vae"][1] == ("LogMelLatent" if value == "mel" else "AutoencoderKL")
             elif key == "assemble.vae":
-                assert config("vae")["scaling_factor"] == 0.4321
+                assert read_config(out, "vae")["scaling_factor"] == 0.4321
             elif key == "assemble.transformer":
-                assert config("transformer")["sample_size"] == MARK_FRAMES
+                assert read_config(out, "transformer")["sample_size"] == MARK_FRAMES
             elif key == "assemble.vocoder":
-                assert index["vocoder"][1] == "BigVGANVocoder" and config("vocoder")["upsample_initial_channel"] == 32
+                assert (
+                    index["vocoder"][1] == "BigVGANVocoder"
+                    and read_config(out, "vocoder")["upsample_initial_channel"] == 32
+                )
             elif key == "assemble.text_encoder":
                 assert fake.names == [value] and index["text_encoder_name"] == value
             elif key == "assemble.scheduler":
