@@ -18,8 +18,9 @@ from .spectrogram import MelConfig, log_mel_spectrogram, mel_basis
 
 __all__ = [
     "DECODERS", "MASK_RULES", "apply_mel_mask", "decode_target", "decode_to_input", "mask_decode", "mel_mask",
-    "mel_to_linear_weights", "mixture_mel_mask",
+    "mel_to_linear_weights", "mixture_mel_mask", "high_band_row", "decode_jointly", "consistent_masks",
 ]  # fmt: skip
+HIGH_BANDS = (0.7, 0.9)  # fractions of fmax: the bands whose mask is applied above the model's band
 
 
 def mel_to_linear_weights(config: MelConfig, device=None) -> torch.Tensor:
@@ -165,16 +166,33 @@ def mixture_mel_mask(
     return torch.cat(masks, dim=-1)
 
 
+def high_band_row(config: MelConfig, device=None) -> torch.Tensor:
+    """``(n_mels,)`` weights of the mask used above the model's band: the mean of the bands centred within
+    :data:`HIGH_BANDS` of ``fmax`` (at 16 kHz, 5.6 to 7.2 kHz: the highest bands the resampler leaves whole;
+    the top band, whose mixture energy the resampler's roll-off removes, would pass the input through)."""
+    basis = mel_basis(config, device)  # (M, K)
+    centres = basis.argmax(dim=1).double() * config.sample_rate / config.n_fft
+    low, high = (fraction * config.fmax for fraction in HIGH_BANDS)
+    chosen = (centres >= low) & (centres <= high)
+    if not chosen.any():
+        chosen = centres == centres.max()
+    return chosen.float() / chosen.sum()
+
+
 def input_rate_weights(config: MelConfig, n_fft: int, sample_rate: int, device=None) -> torch.Tensor:
     """``(n_fft // 2 + 1, n_mels)`` map from mel bands to the bins of an STFT at another rate: the rows of
-    :func:`mel_to_linear_weights` interpolated at each bin's frequency (bins above ``fmax`` take the top one)."""
+    :func:`mel_to_linear_weights` interpolated at each bin's frequency; bins above the model's Nyquist
+    frequency (8 kHz for a 16 kHz model) take :func:`high_band_row`."""
     base = mel_to_linear_weights(config, device)  # (K, M)
     freqs = torch.arange(n_fft // 2 + 1, device=device, dtype=torch.float64) * sample_rate / n_fft
     position = (freqs * config.n_fft / config.sample_rate).clamp(0, base.shape[0] - 1)
     low = position.floor().long()
     high = (low + 1).clamp(max=base.shape[0] - 1)
     frac = (position - low).float()[:, None]
-    return base[low] * (1 - frac) + base[high] * frac
+    weights = base[low] * (1 - frac) + base[high] * frac
+    above = freqs > config.sample_rate / 2
+    weights[above] = high_band_row(config, device).to(weights.dtype)
+    return weights
 
 
 def apply_mel_mask(
@@ -229,3 +247,34 @@ def decode_to_input(
         return target.expand_as(original).clone()
     mask = mixture_mel_mask(mel.to(device), scaled.to(device), codec.mel, mask_rule)
     return apply_mel_mask(mask, original, sample_rate, codec.mel).cpu()
+
+
+def consistent_masks(masks: torch.Tensor) -> torch.Tensor:
+    """Masks ``(K, M, N)`` of K queries on one mixture, scaled where together they claim more than the mixture
+    (sum over K above 1 in a band and frame) so that they sum to at most 1: no sound is given to two queries."""
+    total = masks.sum(dim=0, keepdim=True)
+    return masks / total.clamp(min=1.0)
+
+
+def decode_jointly(
+    mels: list[torch.Tensor], mixture: torch.Tensor, original: torch.Tensor, sample_rate: int, codec: AudioCodec,
+    decoder: str = "mask", mask_rule: str = "ratio", vocoded: list | None = None, device: torch.device | str = "cpu",
+) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+    """Targets ``(K, C, S)`` of K queries on one mixture and the rest ``(C, S)`` (what no query claimed), in the
+    format of ``original (C, S)`` at ``sample_rate``; ``targets.sum(0) + rest == original``.
+
+    ``"mask"``: each query's mel mask against ``mixture (S',)`` (the mono down-mix at the codec's rate) is made
+    consistent with the others (:func:`consistent_masks`) and applied to every channel of ``original``;
+    ``"vocoder"``: the targets of :func:`decode_to_input`, the rest the difference."""
+    if decoder == "vocoder" or original.abs().max() == 0:
+        targets = torch.stack([
+            decode_to_input(mel, mixture, original, sample_rate, codec, decoder, mask_rule, wave, device)
+            for mel, wave in zip(mels, vocoded or [None] * len(mels))
+        ])  # fmt: skip
+        return targets, original - targets.sum(0)
+    scaled, _ = codec.level(mixture)
+    masks = consistent_masks(torch.stack(
+        [mixture_mel_mask(mel.to(device), scaled.to(device), codec.mel, mask_rule) for mel in mels]
+    ))  # fmt: skip  # (K, M, N)
+    targets = torch.stack([apply_mel_mask(mask, original, sample_rate, codec.mel).cpu() for mask in masks])
+    return targets, original - targets.sum(0)

@@ -62,14 +62,34 @@ def flat_mask_output(wave: np.ndarray, gains: np.ndarray, config: MelConfig, rat
 @pytest.mark.parametrize(("n_fft", "rate"), [(2822, 44100), (1023, SR)])
 def test_input_rate_weights_interpolate_the_codec_rows_at_each_bin_frequency(n_fft, rate):
     """Bin k at k * rate / n_fft Hz takes the codec's rows interpolated at that frequency (in float64, so to
-    float32 rounding), bin 0 the first row, bins above the codec's Nyquist the top row; an odd n_fft has
-    n_fft // 2 + 1 bins, as its STFT."""
+    float32 rounding), bin 0 the first row, bins above the codec's Nyquist the mean of the bands centred at
+    5.6-7.2 kHz (mel bands 57-61 of 64); an odd n_fft has n_fft // 2 + 1 bins, as its STFT."""
     base = mel_to_linear_weights(CONFIG).double().numpy()  # (513, 64), rows every 15.625 Hz
     position = np.arange(n_fft // 2 + 1) * rate / n_fft / (SR / CONFIG.n_fft)
     expected = np.stack([np.interp(position, np.arange(513), column) for column in base.T], axis=1)
+    high = np.zeros(CONFIG.n_mels)
+    high[57:62] = 0.2
+    expected[np.arange(n_fft // 2 + 1) * rate / n_fft > SR / 2] = high
     weights = input_rate_weights(CONFIG, n_fft, rate)
     assert weights.shape == (n_fft // 2 + 1, CONFIG.n_mels)
     np.testing.assert_allclose(weights.double().numpy(), expected, rtol=0, atol=4e-7)
+
+
+def test_above_the_model_band_the_mask_of_the_highest_whole_bands_applies():
+    """White noise at 44.1 kHz under a mask of 0.1 in bands 57-61 (5.6-7.2 kHz) and 1 elsewhere: above 8 kHz the
+    noise keeps a tenth of its amplitude (-20 dB), not the top band's 1 (the input passed through); below 5 kHz
+    it is untouched. Guards against bins above the model's band copying the top band's mask."""
+    rate = 44100
+    wave = noise(1, rate, seed=5)
+    mask = torch.ones(CONFIG.n_mels, SR // CONFIG.hop_length + 1)
+    mask[57:62] = 0.1
+    out = apply_mel_mask(mask, wave, rate, CONFIG)
+    spectrum, source = (torch.fft.rfft(x[0]).abs().pow(2) for x in (out, wave))
+    freqs = torch.fft.rfftfreq(wave.shape[-1], 1 / rate)
+    above, below = (freqs > 8500) & (freqs < 21000), freqs < 5000
+    gain_above = 10 * torch.log10(spectrum[above].sum() / source[above].sum())
+    gain_below = 10 * torch.log10(spectrum[below].sum() / source[below].sum())
+    assert abs(gain_above.item() + 20) < 0.5 and abs(gain_below.item()) < 0.1
 
 
 # ---------------------------------------------------------------- apply_mel_mask

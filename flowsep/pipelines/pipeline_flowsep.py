@@ -14,7 +14,7 @@ from transformers import PreTrainedModel
 from ..audio import AudioSource, read_audio, to_mono
 from ..choices import MAX_STEPS
 from ..codec import AudioCodec
-from ..decoding import DECODERS, MASK_RULES, decode_target, decode_to_input
+from ..decoding import DECODERS, MASK_RULES
 from ..errors import AudioInputError, CheckpointError, QueryError, UsageError
 from ..flow import source_sample
 from ..models.mel_latent import LogMelLatent
@@ -23,6 +23,8 @@ from ..models.transformer_flowsep import FlowSepTransformer
 from ..models.unet_flowsep import FlowSepUNet
 from ..models.vocoder import BigVGANVocoder
 from .arguments import require_choice, require_int, require_number
+from .instructions import MixtureWindows, check_joint, decode_items, finish_operations, plan_queries
+from .instructions import span_options as read_span_options
 from .pipeline_output import FlowSepPipelineOutput
 
 # The component modules are imported here on purpose: diffusers resolves these annotations, and it loads a
@@ -272,6 +274,11 @@ class FlowSepPipeline(DiffusionPipeline):
         callback_on_step_end: Callable[[FlowSepPipeline, int, torch.Tensor, dict], dict] | None = None,
         callback_on_step_end_tensor_inputs: list[str] = ["latents"],  # noqa: B006 (diffusers' signature)
         return_dict: bool = True,
+        exclude: str | list | None = None,
+        joint: bool = False,
+        return_spans: bool = False,
+        span_options: dict | None = None,
+        instructions: bool = True,
     ) -> FlowSepPipelineOutput | tuple:
         r"""
         Separate the sound described by `prompt` from `mixture`.
@@ -310,9 +317,20 @@ class FlowSepPipeline(DiffusionPipeline):
                 `callback_on_step_end_tensor_inputs`, and the returned dict may replace them.
             callback_on_step_end_tensor_inputs (`list[str]`, defaults to `["latents"]`): names from
                 `_callback_tensor_inputs`: `"latents"`, `"prompt_embeds"`, `"mixture_latents"` (the batch's).
+            exclude (`str` or `list`, *optional*): sounds to take out of the extracted one (separated from it in a
+                second pass): one string for every query, or one string or list of strings per query.
+            joint (`bool`, defaults to False): several queries on one mixture are made mutually consistent (their
+                masks never claim more than the mixture together) and `out.rest` holds what no query claimed, so
+                that the extracted sounds and the rest add up to the mixture.
+            return_spans (`bool`): also return `out.spans`, the time ranges where each output is active (louder
+                than the rest of the mixture); span_options (`dict`, *optional*): fields of
+                [`~flowsep.spans.SpanOptions`] (`threshold_db`, `min_duration`, `min_gap`, ...).
+            instructions (`bool`, defaults to True): read queries as instructions ("remove the noise", "isolate
+                the dog", "speech without the music", see `flowsep.queries`); False sends them as written.
 
         Returns:
-            [`FlowSepPipelineOutput`] or a tuple `(audios, residuals)`.
+            [`FlowSepPipelineOutput`] (with `operation`, one description per item of what was done, e.g.
+            `"remove 'noise'"`) or a tuple `(audios, residuals)`.
         """
         # 1. Check inputs
         if isinstance(callback_on_step_end, (PipelineCallback, MultiPipelineCallbacks)):
@@ -325,16 +343,24 @@ class FlowSepPipeline(DiffusionPipeline):
         self._guidance_scale = guidance_scale
         start_noise = self._source_noise(source_noise)
         device, codec = self._execution_device, self.codec
+        options = read_span_options(span_options)
 
-        # 2. Encode the queries
+        # 2. Read the queries (instructions, exclusions) and encode what the model is asked for
+        queries = plan_queries(
+            prompt, exclude, instructions, None if prompt_embeds is None else len(prompt_embeds)
+        )
         embeds, mask = self.encode_prompt(
-            prompt, device, prompt_embeds, prompt_attention_mask
-        )  # (Q, L, E), (Q, L)
+            None if prompt is None else [plan.target for plan in queries], device, prompt_embeds,
+            prompt_attention_mask,
+        )  # fmt: skip  # (Q, L, E), (Q, L)
 
         # 3. Read the mixtures, pair them with the queries, level them and plan their windows
         waves, rows, owners, originals = self.prepare_mixtures(mixture, sample_rate, embeds.shape[0])
         if output_format == "input" and len({(wave.shape[0], rate) for wave, rate in originals}) > 1:
             raise UsageError("output_format='input' needs mixtures of one rate and channel count")
+        check_joint(joint, owners, output_type)
+        if any(plan.exclude or plan.operation != "extract" for plan in queries) or return_spans:
+            require_choice("output_type (with instructions, exclude or spans)", output_type, ("np", "pt"))
         embeds, mask = embeds[rows], mask[rows]  # (B, L, E), (B, L): one row per output item
         levelled = [codec.level(wave)[0] for wave in waves]
         frames = self.transformer.config.sample_size
@@ -350,6 +376,7 @@ class FlowSepPipeline(DiffusionPipeline):
         jobs = [(item, index) for item, owner in enumerate(owners) for index in range(len(plans[owner]))]
         batches = [jobs[i : i + window_batch_size] for i in range(0, len(jobs), window_batch_size)]
         outputs = [plans[owner].adders() for owner in owners]
+        encoded = MixtureWindows(codec, plans, levelled, owners, device)  # each window encoded once
         vocode = decoder == "vocoder" and output_type in ("np", "pt")
         with self.progress_bar(total=len(batches) * self._num_timesteps) as progress_bar:
             for number, batch in enumerate(batches, start=1):
@@ -357,8 +384,7 @@ class FlowSepPipeline(DiffusionPipeline):
                 span = f"{first}-{first + len(batch) - 1}" if len(batch) > 1 else f"{first}"
                 progress_bar.set_description(f"separating: windows {span}/{len(jobs)}, steps")
                 items = [item for item, _ in batch]
-                windows = torch.stack([plans[owners[i]].window_of(levelled[owners[i]], w) for i, w in batch])
-                mixture_latents, _ = codec.encode(windows, device)  # (W, C, T, F)
+                mixture_latents = encoded(batch)  # (W, C, T, F)
                 noise = latents[items] if share_noise else torch.cat(
                     [randn_tensor(latents[:1].shape, generator=generators[i], device=device) for i in items]
                 )  # fmt: skip
@@ -378,17 +404,25 @@ class FlowSepPipeline(DiffusionPipeline):
         mels = [output.mel.result().clamp(min=codec.mel.log_floor).log() for output in outputs]
         if output_type == "mel":
             return self._finish(torch.stack(mels), None, output_type, return_dict)
-        targets, residuals, rate = [], [], self.config.sample_rate
-        for mel, owner, output in zip(mels, owners, outputs):
-            vocoded = output.sample.result() if vocode else None
-            if output_format == "input":
-                (original, rate), args = originals[owner], (decoder, mask_rule, vocoded, device)
-                targets.append(decode_to_input(mel, waves[owner], original, rate, codec, *args))
-                residuals.append(original - targets[-1])
-            else:
-                targets.append(decode_target(mel, waves[owner], codec, decoder, mask_rule, vocoded, device))
-                residuals.append(waves[owner] - targets[-1])
-        return self._finish(targets, residuals if return_residual else None, output_type, return_dict, rate)
+        separated = decode_items(
+            self, mels, waves, originals, owners, outputs, vocode, output_format, joint, decoder, mask_rule, device
+        )  # fmt: skip
+        again = {
+            "num_inference_steps": num_inference_steps, "guidance_scale": guidance_scale, "decoder": decoder,
+            "mask_rule": mask_rule, "generator": generators[0], "window_overlap": window_overlap,
+            "window_batch_size": window_batch_size, "share_noise": share_noise, "source_noise": source_noise,
+            "output_format": output_format,
+        }  # fmt: skip
+        done = finish_operations(self, queries, separated, joint, return_spans, options, again)
+        result = self._finish(
+            done["audios"], done["residuals"] if return_residual else None, output_type, return_dict,
+            separated.rate,
+        )  # fmt: skip
+        if return_dict:
+            result.operation, result.spans = done["operation"], done["spans"]
+            rest = done["rest"]
+            result.rest = rest.cpu().numpy() if rest is not None and output_type == "np" else rest
+        return result
 
     def _finish(self, audios, residuals, output_type, return_dict, sample_rate=None):
         """Stack (padding the time axis), convert to numpy when asked, and wrap in the output dataclass."""
