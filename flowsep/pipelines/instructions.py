@@ -4,7 +4,7 @@ mixture, spans; and the mixture's windows encoded once for all the queries that 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -15,10 +15,14 @@ from ..spans import SpanOptions, find_spans
 
 
 def plan_queries(prompt, exclude, instructions: bool, embeds_count: int | None) -> list[QueryPlan]:
-    """One :class:`QueryPlan` per query: ``prompt`` checked and parsed (taken as written when ``instructions``
+    """One :class:`QueryPlan` per query: ``prompt`` (strings, or plans parsed already) checked and parsed (taken as written when ``instructions``
     is false; ``embeds_count`` rows of precomputed embeddings when there is no prompt), with ``exclude`` (a
     string for every query, or a list of one string or list per query) added."""
-    queries = check_query_list(prompt, "prompt") if prompt is not None else None
+    given = list(prompt) if isinstance(prompt, (list, tuple)) else [prompt]
+    if prompt is not None and given and all(isinstance(item, QueryPlan) for item in given):
+        queries = [check_query(plan.target, f"prompt[{index}]") for index, plan in enumerate(given)]
+    else:
+        given, queries = None, check_query_list(prompt, "prompt") if prompt is not None else None
     count = len(queries) if queries is not None else embeds_count
     if exclude is None:
         excludes = [[] for _ in range(count)]
@@ -36,6 +40,8 @@ def plan_queries(prompt, exclude, instructions: bool, embeds_count: int | None) 
             QueryPlan(f"prompt_embeds[{i}]", "extract", f"prompt_embeds[{i}]", tuple(e))
             for i, e in enumerate(excludes)
         ]
+    if given is not None:  # parsed already (the command line's -q / --remove)
+        return [replace(plan, exclude=plan.exclude + tuple(e)) for plan, e in zip(given, excludes)]
     if not instructions:
         return [QueryPlan(query, "extract", query, tuple(e)) for query, e in zip(queries, excludes)]
     return [parse_query(query, e) for query, e in zip(queries, excludes)]
