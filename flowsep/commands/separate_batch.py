@@ -28,6 +28,7 @@ from .options import add_model_arguments, check_model_options, prepare_pipeline,
 from .outputs import check_output_folder, check_separate_folders
 
 MANIFEST_SUFFIXES = (".jsonl", ".json", ".csv")
+REST_FOLDER = "_rest"  # what no query of a several-query row claimed (no query's slug starts with "_")
 SETTING_KEYS = (
     "steps",
     "guidance",
@@ -61,8 +62,33 @@ def query_folders(queries: list[str]) -> dict[str, str]:
 class Job:
     audio: Path
     query: str
-    stem: str  # output path under the output folder, without ".wav"
+    stem: str  # output path under the output folder, without ".wav" (of the rest, for several queries)
     origin: str  # where the job came from, for messages: the file, or "manifest:line"
+    queries: tuple[str, ...] = ()  # a manifest row's "queries", separated jointly in one pass
+    stems: tuple[str, ...] = ()  # their outputs' stems
+
+    def outputs(self, suffixes: tuple[str, ...]) -> list[str]:
+        """Output stems + suffixes: ``stem`` + each suffix, or each query's ``.wav`` and the rest's."""
+        if not self.queries:
+            return [f"{self.stem}{suffix}" for suffix in suffixes]
+        return [f"{stem}.wav" for stem in self.stems] + [f"{self.stem}.wav"]
+
+
+def row_queries(record, origin: str) -> tuple[str, ...]:
+    """A manifest row's ``"queries"`` (a list of strings, or one ``|``-separated string), each checked and named
+    by ``origin`` (``"clips.jsonl line 3, query #2"``); ``()`` when the row has none."""
+    from ..queries import check_query
+
+    value = record.extra.get("queries")
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = value.split("|")
+    if not isinstance(value, list) or not value:
+        raise UsageError(f"{origin}: 'queries' must be a list of strings, got {value!r}")
+    return tuple(
+        check_query(query, f"{origin}, query #{index}") for index, query in enumerate(value, start=1)
+    )
 
 
 def _manifest_lines(path: Path) -> list[int]:
@@ -97,13 +123,25 @@ def list_jobs(source: Path, queries: list[str] | None) -> list[Job]:
     if source.suffix.lower() not in MANIFEST_SUFFIXES:
         raise UsageError(f"{source} is neither a folder nor a manifest (.jsonl, .json, .csv)")
     from ..data.manifest import read_manifest
+    from ..queries import check_query
 
     records = read_manifest(source)
     lines = _manifest_lines(source)
-    pairs = [(record, query) for record in records for query in queries or record.captions[:1]]
-    folders = query_folders([query for _, query in pairs])
     line_of = {record.id: lines[index] if index < len(lines) else "?" for index, record in enumerate(records)}
-    return [Job(Path(r.audio), q, f"{folders[q]}/{r.id}", f"{source}:{line_of[r.id]}") for r, q in pairs]
+    several = {} if queries else {r.id: row_queries(r, f"{source} line {line_of[r.id]}") for r in records}
+    for record in records:
+        if not queries and not several[record.id]:
+            check_query(record.captions[0], f"{source} line {line_of[record.id]}, caption")
+    pairs = [(record, query) for record in records if not several.get(record.id)
+             for query in queries or record.captions[:1]]  # fmt: skip
+    folders = query_folders([query for _, query in pairs] + [q for row in several.values() for q in row])
+    jobs = [Job(Path(r.audio), q, f"{folders[q]}/{r.id}", f"{source}:{line_of[r.id]}") for r, q in pairs]
+    for record in records:
+        if several.get(record.id):
+            row = several[record.id]
+            jobs.append(Job(Path(record.audio), " + ".join(row), f"{REST_FOLDER}/{record.id}",
+                            f"{source}:{line_of[record.id]}", row, tuple(f"{folders[q]}/{record.id}" for q in row)))  # fmt: skip
+    return jobs
 
 
 def register(subparsers):
@@ -139,7 +177,7 @@ def job_record(job: Job, args: argparse.Namespace) -> dict:
         "remove": bool(args.remove), "residual": args.residual, "model_rate": args.model_rate,
         "model": str(Path(model).resolve()) if Path(model).exists() else model,
     }  # fmt: skip
-    return {"query": job.query, "settings": settings,
+    return {"query": list(job.queries) if job.queries else job.query, "settings": settings,
             "input": {"path": str(job.audio.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}}  # fmt: skip
 
 
@@ -158,7 +196,7 @@ def plan_jobs(jobs: list[Job], out_dir: Path, args: argparse.Namespace) -> list[
     todo, conflicts = [], []
     for job in jobs:
         record, record_path = job_record(job, args), out_dir / f"{job.stem}.json"
-        outputs = [out_dir / f"{job.stem}{suffix}" for suffix in output_suffixes(args)]
+        outputs = [out_dir / name for name in job.outputs(output_suffixes(args))]
         old = None
         if record_path.is_file():
             try:
@@ -197,10 +235,16 @@ def separate_job(pipe, job: Job, record: dict, out_dir: Path, args: argparse.Nam
     record_path.unlink(missing_ok=True)  # outputs without a record are never taken for finished ones
     mixture, rate = read_audio(job.audio)
     result = pipe(
-        job.query, mixture, sample_rate=rate, return_residual=True,
-        output_format="model" if args.model_rate else "input",
+        list(job.queries) or job.query, mixture, sample_rate=rate, return_residual=True,
+        output_format="model" if args.model_rate else "input", joint=bool(job.queries),
         generator=torch.Generator().manual_seed(args.seed), **sampling_options(args),
     )  # fmt: skip
+    if job.queries:  # each query's output, then the rest
+        subtype = None if args.model_rate else output_subtype(job.audio, out_dir / f"{job.stem}.wav")
+        for name, wave in zip(job.outputs(()), [*result.audios, result.rest]):
+            save_audio(out_dir / name, wave, result.sample_rate, subtype=subtype)
+        write_text_atomic(record_path, json.dumps(record, indent=1))
+        return
     kept, other = result.audios[0], result.residuals[0]
     if args.remove:
         kept, other = other, kept
@@ -222,17 +266,18 @@ def run(args: argparse.Namespace) -> int:
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputPathError(f"the output folder {out_dir} is a file")
     queries = args.query or args.remove
-    if queries and not all(query.strip() for query in queries):  # the library's wording
-        from ..models.text_encoder import check_queries
+    if queries:
+        from ..queries import check_query_list, parse_query
 
-        check_queries(queries)
-    queries = [query.strip() for query in queries] if queries else None
-    jobs = list_jobs(source, queries)
+        queries = check_query_list(queries, "--query" if args.query else "--remove")
+        for index, query in enumerate(queries if args.remove else [], start=1):
+            if parse_query(query).operation == "remove":
+                name = "--remove" if len(queries) == 1 else f"--remove #{index}"
+                raise UsageError(f"{name}: {query!r} is already an instruction to remove; use -q {query!r}")
+    jobs = list_jobs(source, queries or None)
     outputs = [
-        (out_dir / f"{job.stem}{suffix}", job.origin)
-        for job in jobs
-        for suffix in (*output_suffixes(args), ".json")
-    ]
+        (out_dir / name, job.origin) for job in jobs for name in (*job.outputs(output_suffixes(args)), f"{job.stem}.json")
+    ]  # fmt: skip
     check_output_folder(out_dir, outputs, [job.audio for job in jobs])
     check_model_options(args)
     todo = plan_jobs(jobs, out_dir, args)
