@@ -1,11 +1,13 @@
-"""Every key of the shipped flow recipes reaches the component it configures.
+"""Every key of the shipped recipes (recipes/*/*.yaml) reaches the component it configures.
 
-Each recipe is loaded from its real YAML in a sandbox folder that holds what its paths name (toy manifests with
-train and valid rows, a tiny VAE and vocoder), and its stage is built by the real :class:`Trainer` (models,
-frozen parts, objective, datasets, optimisers, schedules, EMA). Then every key of the YAML is read back from
-the built objects, never from the recipe's dataclasses: a key that a stage silently ignores (so that its
-default applies) fails here. A key with no probe fails too, so a new recipe key must say where it lands.
-The text encoder is replaced by a tiny one of the recipe's width (its name is recorded).
+Each stage recipe (flow, vae, vocoder; the paper-size vae and vocoder under ``-m slow``) is loaded from its real
+YAML in a sandbox folder holding what its paths name (toy manifests with train and valid rows, a tiny VAE and
+vocoder), and its stage is built by the real :class:`Trainer` (models, frozen parts, objective, datasets,
+optimisers, schedules, EMA); each assemble recipe writes its pipeline folder from tiny stage outputs. Then every
+key of the YAML is read back from the built objects, never from the recipe's dataclasses: a key that a stage
+silently ignores (so that its default applies) fails here, unless the recipe's value is the default itself. A
+key with no probe fails too, so a new recipe key must say where it lands. The text encoder is replaced by a
+tiny one of the recipe's width (the name asked for is recorded).
 """
 
 import importlib
@@ -26,13 +28,17 @@ from flowsep.data import ClipRecord, collate_batch, read_manifest, write_manifes
 from flowsep.models import LogMelLatent
 from flowsep.schedulers import SOLVERS
 from flowsep.testing import tiny_components, tiny_tokenizer
-from flowsep.training import FlowStage, Trainer, load_recipe, stage_flow
+from flowsep.training import STAGE_TASKS, FlowStage, Trainer, VAEStage, load_recipe, stage_flow
 from flowsep.training.toy_corpus import SOUNDS, synthesize
 
 pytestmark = pytest.mark.filterwarnings("ignore:This DataLoader will create")  # workers are never started
 
 RECIPES = Path(__file__).resolve().parents[1] / "recipes"
 FLOW_RECIPES = ["mini-mel/flow.yaml", "mini-mel/flow_gpu.yaml", "tiny/flow.yaml", "paper/flow.yaml"]
+STAGE_RECIPES = [
+    *FLOW_RECIPES, "tiny/vae.yaml", "tiny/vocoder.yaml",
+    *(pytest.param(name, marks=pytest.mark.slow) for name in ("paper/vae.yaml", "paper/vocoder.yaml")),  # 5 s
+]  # fmt: skip
 # Keys that act only inside the training loop (when to checkpoint, validate, log, stop): what they reach is the
 # loop of Trainer.train, exercised by tests/test_training.py's 2-step runs of the tiny recipes.
 LOOP_KEYS = {
@@ -110,19 +116,19 @@ class ZeroVelocity(torch.nn.Module):
         return type("Out", (), {"sample": torch.zeros_like(x)})()
 
 
-@pytest.fixture(scope="module", params=FLOW_RECIPES)
+@pytest.fixture(scope="module", params=STAGE_RECIPES)
 def built(request, tmp_path_factory):
-    """``(raw YAML, sandbox folder, trainer after _setup, fake text encoder)`` of one shipped flow recipe."""
+    """``(raw YAML, sandbox folder, trainer after _setup, fake text encoder)`` of one shipped stage recipe."""
     raw = yaml.safe_load((RECIPES / request.param).read_text())
     folder = tmp_path_factory.mktemp(request.param.replace("/", "-"))
     sandbox(folder, raw)
     try:
         with pytest.MonkeyPatch.context() as patch:
             patch.chdir(folder)
-            fake = FakeTextEncoder(raw["model"]["text_embed_dim"])
+            fake = FakeTextEncoder(raw["model"].get("text_embed_dim", 32))
             patch.setattr(stage_flow, "load_text_encoder", fake)
             recipe = load_recipe(RECIPES / request.param)
-            trainer = Trainer(recipe, FlowStage(recipe))
+            trainer = Trainer(recipe, STAGE_TASKS[recipe.stage](recipe))
             trainer._setup()
             yield raw, folder, trainer, fake
     finally:  # each recipe builds its own Accelerator (mixed precision differs)
@@ -143,20 +149,32 @@ def records_of(folder: Path, manifests: list[str], split: str | None) -> set[str
     return {r.id for m in manifests for r in read_manifest(folder / m) if split is None or r.split == split}
 
 
-def probe(key: str, value, raw: dict, folder: Path, trainer: Trainer, fake: FakeTextEncoder):
-    """Assert that ``key: value`` of the YAML is what the built stage uses (or return False: no probe)."""
+def probe(key: str, value, raw: dict, folder: Path, trainer: Trainer, fake: FakeTextEncoder, done: set):
+    """Assert that ``key: value`` of the YAML is what the built stage uses (or return False: no probe). Checks
+    that cover several keys run once per recipe (``done``)."""
+
+    def once(check, *args):
+        if check not in done:
+            done.add(check)
+            check(*args)
+
     stage, t = trainer.task, raw.get("trainer", {})
-    train, valid = trainer.train_set, trainer.valid_set
-    model = trainer.unwrapped["transformer"]
-    optimizer = trainer.optimizers["transformer"].optimizer
-    schedule = trainer.schedulers["transformer"].scheduler
+    train, valid, trained = trainer.train_set, trainer.valid_set, trainer.task.ema_model
+    model = trainer.unwrapped[trained]
+    optimizer = trainer.optimizers[trained].optimizer
+    schedule = trainer.schedulers[trained].scheduler
     section, _, name = key.partition(".")
     if section == "model":
-        assert model.config[name] == value
+        config = model.vae.config if isinstance(stage, VAEStage) else model.config  # the VAE's wrapper
+        assert plain(config[name]) == value
         if name in ("source", "source_noise"):  # the objective learns the flow the transformer's config names
             assert getattr(stage.objective, name) == value
     elif key == "stage":
-        assert isinstance(stage, FlowStage) and value == "flow"
+        assert type(stage) is STAGE_TASKS[value]
+    elif section == "vae":
+        once(check_vae_losses, raw["vae"], stage)
+    elif section == "vocoder":
+        once(check_vocoder, raw["vocoder"], stage, trainer.unwrapped["discriminator"], train)
     elif key == "seed":
         assert train.clips.seed == valid.clips.seed == value
     elif key in ("data.train", "data.valid"):
@@ -169,7 +187,8 @@ def probe(key: str, value, raw: dict, folder: Path, trainer: Trainer, fake: Fake
     elif key == "data.segment_seconds":
         samples = round(value * 16000)
         assert train[0]["mixture"].shape == valid[0]["mixture"].shape == (samples,)
-        assert stage.codec.latent_frames(samples) == model.config.sample_size
+        if isinstance(stage, FlowStage):
+            assert stage.codec.latent_frames(samples) == model.config.sample_size
     elif key == "data.snr_range":
         assert train.snr_range == valid.snr_range == tuple(value)
         assert value[0] - 1e-3 <= train[0]["snr_db"] <= value[1] + 1e-3
@@ -191,6 +210,8 @@ def probe(key: str, value, raw: dict, folder: Path, trainer: Trainer, fake: Fake
         assert trainer.accelerator.gradient_accumulation_steps == value
     elif key == "trainer.learning_rate":
         assert optimizer.param_groups[0]["initial_lr"] == pytest.approx(value)
+    elif key in ("trainer.adam_beta1", "trainer.adam_beta2"):
+        assert optimizer.param_groups[0]["betas"] == (t.get("adam_beta1", 0.9), t.get("adam_beta2", 0.999))
     elif key == "trainer.weight_decay":
         assert optimizer.param_groups[0]["weight_decay"] == value
     elif key in ("trainer.lr_scheduler", "trainer.lr_warmup_steps", "trainer.max_steps"):
@@ -204,13 +225,14 @@ def probe(key: str, value, raw: dict, folder: Path, trainer: Trainer, fake: Fake
         seen = []
         with pytest.MonkeyPatch.context() as patch:  # clipping recorded; no optimiser or schedule step taken
             patch.setattr(trainer.accelerator, "clip_grad_norm_", lambda parameters, norm: seen.append(norm))
-            patch.setattr(trainer.optimizers["transformer"], "step", lambda: None)
-            patch.setattr(trainer.schedulers["transformer"], "step", lambda: None)
-            trainer.optimize("transformer", 0.0 * next(model.parameters()).sum())
+            patch.setattr(trainer.optimizers[trained], "step", lambda: None)
+            patch.setattr(trainer.schedulers[trained], "step", lambda: None)
+            trainer.optimize(trained, 0.0 * next(p for p in model.parameters() if p.requires_grad).sum())
         assert seen == [value]
     elif key == "trainer.mixed_precision":
         assert trainer.accelerator.mixed_precision == value
-        assert stage.text_encoder.dtype == (
+        frozen = getattr(stage, "text_encoder", None)  # the flow's frozen parts take the autocast dtype
+        assert frozen is None or frozen.dtype == (
             torch.bfloat16 if value == "bf16" else torch.float32
         )  # frozen parts
     elif key == "trainer.use_ema":
@@ -228,16 +250,86 @@ def probe(key: str, value, raw: dict, folder: Path, trainer: Trainer, fake: Fake
     elif key == "flow.text_encoder":
         assert fake.names == [value]
     elif key in ("flow.timestep_sampling", "flow.text_dropout", "flow.source_sigma_prob"):
-        check_noise_levels_and_dropout(raw["flow"], stage)
+        once(check_noise_levels_and_dropout, raw["flow"], stage)
     elif key in ("flow.velocity_loss_weight", "flow.waveform_loss_weight"):
-        check_loss_weights(raw["flow"], stage, train)
+        once(check_loss_weights, raw["flow"], stage, train)
     elif key in ("flow.inference_steps", "flow.guidance_scale"):
-        check_example_settings(raw["flow"], stage, valid)
+        once(check_example_settings, raw["flow"], stage, valid)
     elif key in LOOP_KEYS:
         pass
     else:
         return False
     return True
+
+
+def plain(value):
+    """Tuples as lists, as YAML writes them."""
+    return [plain(item) for item in value] if isinstance(value, (list, tuple)) else value
+
+
+class Posterior:
+    def __init__(self, kl: float):
+        self.value = kl
+
+    def kl(self):
+        return torch.tensor([self.value])
+
+
+def check_vae_losses(config: dict, stage, kl: float = 3.0):
+    """The VAE's loss on a stand-in that reconstructs ``images + 0.1`` with a KL of 3: the reconstruction
+    distance (l1: 0.1, l2: 0.01), ``kl_weight`` times the KL per bin, ``multiscale_weight`` times the two pooled
+    L1 terms (0.1 each); and ``scaling_batches`` batches read for the scaling factor."""
+    images = torch.randn(2, 1, 16, 8, generator=torch.Generator().manual_seed(0))
+    losses = stage._losses(lambda x, generator=None: (x + 0.1, Posterior(kl)), images, None)
+    distance = {"l1": 0.1, "l2": 0.01}[config.get("reconstruction", "l1")]
+    expected = distance + config.get("kl_weight", 1e-6) * kl / images.numel()
+    expected += config.get("multiscale_weight", 0.0) * 0.2
+    assert float(losses["loss"]) == pytest.approx(expected, rel=1e-4)
+    batches, count = config.get("scaling_batches", 8), []
+    items = [{"mixture": torch.zeros(4), "target": torch.zeros(4)}] * (
+        stage.recipe.trainer.batch_size * (batches + 3)
+    )
+    dataset = type("Items", (list,), {"set_epoch": lambda self, epoch: None})(items)
+    latent = type(
+        "Latent", (), {"latent_dist": type("Dist", (), {"mode": lambda self: torch.ones(1, 2)})()}
+    )()
+    vae = type(
+        "VAE", (), {"dtype": torch.float32, "eval": lambda self: self, "encode": lambda self, x: latent}
+    )()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(stage, "train_dataset", lambda: dataset)
+        patch.setattr(stage, "_images", lambda batch: count.append(1) or torch.zeros(1))
+        stage.scaling_factor(vae)
+    assert len(count) == batches
+
+
+def check_vocoder(config: dict, stage, discriminator, train):
+    """Crops of ``segment_frames``, the discriminators ``mpd_reshapes``/``discriminator``/``resolutions``/
+    ``discriminator_channel_mult``/``use_spectral_norm`` build, and the mel loss (``multiscale_mel``) weighted
+    by ``lambda_mel`` in validation."""
+    batch = collate_batch([train[0], train[1]])
+    crops = stage._crops(batch, torch.Generator().manual_seed(0))
+    assert crops.shape == (4, config.get("segment_frames", 32) * stage.mel.hop_length)
+    assert [d.period for d in discriminator.mpd.discriminators] == config.get(
+        "mpd_reshapes", [2, 3, 5, 7, 11]
+    )
+    kind = {"mrd": "MultiResolutionDiscriminator", "mbd": "MultiBandDiscriminator"}
+    assert type(discriminator.spectral).__name__ == kind[config.get("discriminator", "mrd")]
+    if "resolutions" in config:
+        assert [plain(d.resolution) for d in discriminator.spectral.discriminators] == config["resolutions"]
+    first = discriminator.mpd.discriminators[0].convs[0]
+    assert first.out_channels == int(32 * config.get("discriminator_channel_mult", 1.0))
+    assert hasattr(first, "weight_u") == config.get(
+        "use_spectral_norm", False
+    )  # spectral_norm's power iterate
+    fake = torch.zeros_like(crops) + 0.01
+    models = {"generator": lambda mel: fake}
+    logs = stage.validation_step(batch, models, torch.Generator().manual_seed(0))
+    assert float(logs["loss"]) == pytest.approx(config.get("lambda_mel", 45.0) * float(logs["mel_l1"]))
+    plain_l1 = torch.nn.functional.l1_loss(stage.codec.log_mel(fake), stage.codec.log_mel(crops))
+    multiscale = stage.multiscale(fake.unsqueeze(1), crops.unsqueeze(1))
+    expected = multiscale if config.get("multiscale_mel", False) else plain_l1
+    assert float(stage._mel_loss(fake, crops)) == pytest.approx(float(expected), rel=1e-5)
 
 
 def check_noise_levels_and_dropout(flow: dict, stage: FlowStage, rows: int = 4000):
@@ -290,13 +382,16 @@ def check_example_settings(flow: dict, stage: FlowStage, valid):
     assert calls[0]["guidance_scale"] == flow.get("guidance_scale", 1.0)
 
 
-def test_every_key_of_the_flow_recipes_reaches_the_built_stage(built, tmp_path, monkeypatch):
+def test_every_key_of_the_stage_recipes_reaches_the_built_stage(built, tmp_path, monkeypatch):
     """Guards against a recipe key that never reaches its component (the objective, the datasets, the
     transformer, the codec, the optimiser and schedule, the validation separations) and silently takes its
     default: each key's value is read back from the built objects. A key with no probe fails."""
     raw, folder, trainer, fake = built
     monkeypatch.chdir(tmp_path)  # write_examples writes a caption file here, never into the repository
-    unprobed = [key for key, value in flat(raw).items() if not probe(key, value, raw, folder, trainer, fake)]
+    done = set()
+    unprobed = [
+        key for key, value in flat(raw).items() if not probe(key, value, raw, folder, trainer, fake, done)
+    ]
     assert unprobed == [], f"keys with no probe: {unprobed}"
 
 
