@@ -23,6 +23,7 @@ from flowsep.data import (
     read_manifest,
     write_manifest,
 )
+from flowsep.data.datasets import class_balance_weights
 from flowsep.data.readers import (
     read_audiocaps,
     read_clotho,
@@ -30,6 +31,7 @@ from flowsep.data.readers import (
     read_vggsound,
     read_wavcaps,
 )
+from flowsep.training.data import EpochSampler
 
 RATE = 16000
 CLASSES = {  # label: (caption, signal maker)
@@ -285,6 +287,37 @@ def test_mixtures_share_no_class_and_hit_the_drawn_snr(tmp_path, labelled):
             assert abs(float(snr_db(item["target"], item["interference"])) - item["snr_db"]) < 0.1
             snrs.append(item["snr_db"])
     assert -15 <= min(snrs) < -5 and 5 < max(snrs) <= 15
+
+
+def test_class_balance_draws_targets_and_interferers_per_class(tmp_path):
+    """Guards class balancing: with power 1 a class of six clips comes up as often as a class of one, as target
+    (the sampler's draws) and as interferer; power 0 keeps every clip alike (no weights)."""
+    records = make_corpus(tmp_path, per_class=1)
+    for k in range(5):
+        path = write_wave(tmp_path / f"dog-extra{k}.wav", k=k + 5)
+        records.append(ClipRecord(f"dog-extra{k}", str(path), ["a dog"], ["dog"], split="train"))
+    label_of = {record.id: record.labels[0] for record in records}
+    assert class_balance_weights(records, 0.0) is None
+
+    others = [i for i, record in enumerate(records) if record.labels != ["dog"]]
+
+    def dog_shares(power):
+        data = mixtures(records, class_balance=power)
+        sampler = EpochSampler(len(data), seed=3, weights=data.sample_weights)
+        targets, interferers = [], []
+        for epoch in range(20):
+            sampler.set_epoch(epoch)
+            data.set_epoch(epoch)
+            targets += [label_of[records[index].id] for index in sampler]
+            interferers += [label_of[data[i]["interferer_ids"][0]] for i in others]
+        return targets.count("dog") / len(targets), interferers.count("dog") / len(interferers)
+
+    balanced, plain = dog_shares(1.0), dog_shares(0.0)
+    assert balanced[0] == pytest.approx(1 / len(CLASSES), abs=0.07) and plain[0] == pytest.approx(
+        0.6, abs=0.07
+    )
+    # interferers of the other targets: 1 of the 4 other classes balanced, 6 of the 9 other clips without
+    assert balanced[1] == pytest.approx(1 / 4, abs=0.1) and plain[1] == pytest.approx(6 / 9, abs=0.1)
 
 
 def test_extra_interferers_and_loudness(tmp_path, corpus):

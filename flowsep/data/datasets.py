@@ -183,6 +183,18 @@ class ClipDataset(Dataset):
         return {"audio": wave, "id": record.id, "captions": record.captions, "labels": record.labels}
 
 
+def class_balance_weights(records: Sequence[ClipRecord], power: float) -> np.ndarray | None:
+    """Draw probabilities ``(N,)`` of the clips: a clip of a class with ``n`` clips weighs ``n ** -power`` (the
+    class is its first label, or its first caption when it has none). ``power`` 0 gives ``None`` (every clip
+    equally likely); 1 makes every class equally likely."""
+    if not power:
+        return None
+    keys = [record.labels[0] if record.labels else record.captions[0] for record in records]
+    counts = Counter(keys)
+    weights = np.array([counts[key] ** -float(power) for key in keys])
+    return weights / weights.sum()
+
+
 class MixtureDataset(Dataset):
     """Target + interference mixtures made on the fly from a :class:`ClipDataset`.
 
@@ -197,6 +209,8 @@ class MixtureDataset(Dataset):
         bandlimit_prob: probability that each source (target, every interferer) is low-passed at random
             (see :mod:`flowsep.data.augment`); 0 keeps every clip's own bandwidth.
         bandlimit_hz: the range the cutoff is drawn from.
+        class_balance: interferers are drawn with :func:`class_balance_weights` of this power (0: every clip
+            alike); :attr:`sample_weights` gives samplers the same weights for targets.
 
     Items are dicts: ``mixture``, ``target``, ``interference`` of shape ``(T,)`` with
     ``mixture == target + interference`` exactly; ``caption`` (one of the target's captions), ``labels``,
@@ -212,6 +226,7 @@ class MixtureDataset(Dataset):
         max_draws: int = 100,
         bandlimit_prob: float = 0.0,
         bandlimit_hz: tuple[float, float] = (3000.0, 7500.0),
+        class_balance: float = 0.0,
     ):
         if len(clips) < 2:
             raise AudioInputError("mixing needs at least two clips")
@@ -222,6 +237,7 @@ class MixtureDataset(Dataset):
         )
         self.mixture_lufs, self.max_draws = mixture_lufs, max_draws
         self.bandlimit_prob, self.bandlimit_hz = bandlimit_prob, tuple(bandlimit_hz)
+        self.sample_weights = class_balance_weights(clips.records, class_balance)
 
     def __len__(self) -> int:
         return len(self.clips)
@@ -235,7 +251,10 @@ class MixtureDataset(Dataset):
         self.clips.set_epoch(epoch)
 
     def _candidates(self, rng: np.random.Generator) -> Iterator[int]:
-        yield from rng.integers(len(self), size=self.max_draws).tolist()
+        if self.sample_weights is None:
+            yield from rng.integers(len(self), size=self.max_draws).tolist()
+        else:
+            yield from rng.choice(len(self), size=self.max_draws, p=self.sample_weights).tolist()
         yield from rng.permutation(len(self)).tolist()
 
     def _interferer(self, target: ClipRecord, rng: np.random.Generator) -> tuple[int, torch.Tensor]:

@@ -18,10 +18,12 @@ from .recipe import DataConfig
 
 class EpochSampler(Sampler[int]):
     """A permutation of ``range(length)`` fixed by ``(seed, epoch)``: the data order of any step can be
-    rebuilt after a restart, so a resumed run reads the same batches as an uninterrupted one."""
+    rebuilt after a restart, so a resumed run reads the same batches as an uninterrupted one. With ``weights``
+    (``(length,)`` probabilities) an epoch is ``length`` draws with replacement, fixed the same way."""
 
-    def __init__(self, length: int, seed: int = 0, shuffle: bool = True):
+    def __init__(self, length: int, seed: int = 0, shuffle: bool = True, weights=None):
         self.length, self.seed, self.shuffle = length, seed, shuffle
+        self.weights = None if weights is None else torch.as_tensor(weights, dtype=torch.float64)
         self.epoch = 0
 
     def set_epoch(self, epoch: int):
@@ -31,6 +33,8 @@ class EpochSampler(Sampler[int]):
         if not self.shuffle:
             return iter(range(self.length))
         generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+        if self.weights is not None:
+            return iter(torch.multinomial(self.weights, self.length, True, generator=generator).tolist())
         return iter(torch.randperm(self.length, generator=generator).tolist())
 
     def __len__(self) -> int:
@@ -59,6 +63,7 @@ def build_mixtures(data: DataConfig, train: bool, seed: int) -> MixtureDataset |
     return MixtureDataset(
         clips, snr_range=data.snr_range, num_interferers=data.num_interferers, mixture_lufs=data.mixture_lufs,
         bandlimit_prob=data.bandlimit_prob if train else 0.0, bandlimit_hz=data.bandlimit_hz,
+        class_balance=data.class_balance if train else 0.0,
     )  # fmt: skip
 
 

@@ -47,6 +47,8 @@ class DataConfig:
         mixture_lufs: optional mixture loudness (or ``[low, high]`` range) before levelling.
         bandlimit_prob / bandlimit_hz: each source is low-passed with this probability at a cutoff drawn
             from this range (training mixtures only; see :mod:`flowsep.data.augment`).
+        class_balance: targets and interferers are drawn so that a class of ``n`` clips comes up in proportion
+            to ``n ** (1 - class_balance)``: 0 draws every clip alike, 1 every class alike (training only).
         reference_rms: level mixtures are brought to with :func:`flowsep.audio.normalize_mixture`, the target
             getting the same gain (the pipeline does the same at inference).
         num_workers: DataLoader workers per process.
@@ -64,6 +66,7 @@ class DataConfig:
     mixture_lufs: float | tuple[float, float] | None = None
     bandlimit_prob: float = 0.0
     bandlimit_hz: tuple[float, float] = (3000.0, 7500.0)
+    class_balance: float = 0.0
     reference_rms: float = 0.1
     num_workers: int = 0
     keep_in_memory: bool = False
@@ -391,6 +394,7 @@ def validate(recipe: Recipe):
             "drop it for flow.codec: mel or a waveform loss",
         ),
         (0.0 <= recipe.data.bandlimit_prob <= 1.0, "data.bandlimit_prob: must be in [0, 1]"),
+        (0.0 <= recipe.data.class_balance <= 1.0, "data.class_balance: must be in [0, 1]"),
         (
             0.0 < low_hz <= high_hz <= recipe.data.mel.sample_rate / 2,
             "data.bandlimit_hz: [low, high] with 0 < low <= high <= half the sample rate",

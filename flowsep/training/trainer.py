@@ -116,7 +116,9 @@ class Trainer:
             model.train()
         self.task.setup(accelerator, self.weight_dtype)
         train_set = self.task.train_dataset()
-        sampler = EpochSampler(len(train_set), recipe.seed)
+        sampler = EpochSampler(
+            len(train_set), recipe.seed, weights=getattr(train_set, "sample_weights", None)
+        )
         loader = make_loader(
             train_set, t.batch_size, sampler, recipe.data.num_workers, collate_fn=self.task.collate
         )
