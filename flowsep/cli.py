@@ -28,6 +28,7 @@ COMMANDS = {
     "train": "train a stage (vae, flow, vocoder) or assemble a pipeline",
     "convert": "convert a checkpoint trained elsewhere into a flowsep model",
     "app": "serve a local web page that separates uploaded mixtures",
+    "queries": "list the sounds and wordings a model was trained on",
 }
 
 

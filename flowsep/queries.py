@@ -147,3 +147,52 @@ def example_queries(model_dir: str | Path, count: int = 12) -> list[str]:
     firsts = [entry["captions"][0] for entry in classes if entry.get("captions")]
     seconds = [entry["captions"][1] for entry in classes if len(entry.get("captions", [])) > 1]
     return list(dict.fromkeys(firsts + seconds))[:count]
+
+
+def training_queries(manifests, max_captions: int = 12) -> dict:
+    """What a model trained on ``manifests`` knows, for its ``queries.json``: per class label (sorted), its most
+    frequent captions, its subjects' captions and, when rows carry ``query_wordings`` (``{family: wording}``),
+    the wordings by family."""
+    from collections import Counter, defaultdict
+
+    from .data.manifest import read_manifest
+
+    captions, subjects, families = (
+        defaultdict(Counter),
+        defaultdict(lambda: defaultdict(Counter)),
+        defaultdict(dict),
+    )
+    for manifest in manifests:
+        for record in read_manifest(manifest):
+            label = record.labels[0] if record.labels else "unlabelled"
+            captions[label].update(record.captions)
+            subject = record.extra.get("subject")
+            if subject:
+                subjects[label][subject].update(record.captions[:3])
+            for family, wording in (record.extra.get("query_wordings") or {}).items():
+                families[label].setdefault(family, [])
+                if wording not in families[label][family]:
+                    families[label][family].append(wording)
+    classes = []
+    for label in sorted(captions):
+        entry = {"label": label, "captions": [text for text, _ in captions[label].most_common(max_captions)]}
+        if subjects[label]:
+            entry["subjects"] = {
+                name: [text for text, _ in counts.most_common(3)]
+                for name, counts in sorted(subjects[label].items())
+            }
+        if families[label]:
+            entry["families"] = families[label]
+        classes.append(entry)
+    return {"classes": classes}
+
+
+def write_training_queries(model_dir: str | Path, manifests, note: str = "") -> Path:
+    """Write ``model_dir/queries.json`` (see :func:`training_queries`); ``note`` says where it came from."""
+    record = {
+        "about": note or "classes and captions of the training manifests",
+        **training_queries(manifests),
+    }
+    path = Path(model_dir) / QUERIES_FILE
+    path.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path

@@ -1,6 +1,7 @@
 """``assemble`` stage: a complete :class:`~flowsep.FlowSepPipeline` folder from the stages' outputs.
 
-The result loads with ``FlowSepPipeline.from_pretrained(OUTPUT_DIR)`` and separates. Its codec (the mel front
+The result loads with ``FlowSepPipeline.from_pretrained(OUTPUT_DIR)`` and separates; its ``queries.json`` lists the
+classes and captions of the training manifests (``flowsep queries --model OUTPUT_DIR``). Its codec (the mel front
 end and the mixture level ``reference_rms``) is the recipe's, built from the ``data`` section as the training
 stages build it, so that it is the one the VAE, the transformer and the vocoder were trained with.
 """
@@ -15,6 +16,7 @@ from ..codec import AudioCodec
 from ..errors import CheckpointError
 from ..models import BigVGANVocoder, FlowSepTransformer, LogMelLatent, load_text_encoder
 from ..pipelines import FlowSepPipeline
+from ..queries import write_training_queries
 from ..schedulers import make_scheduler
 from .data import make_codec
 from .recipe import Recipe
@@ -91,4 +93,7 @@ def assemble(recipe: Recipe) -> Path:
     )
     output_dir = Path(recipe.output_dir)
     pipe.save_pretrained(output_dir)
+    write_training_queries(
+        output_dir, recipe.data.train, f"classes and captions of {', '.join(recipe.data.train)}"
+    )
     return output_dir
