@@ -21,7 +21,13 @@ SPLITS = {"train": 0.8, "valid": 0.1, "test": 0.1}
 # The cross-source test split: whole packages that neither train nor valid sees (speech, an instrument family
 # and environmental sounds), the developers' own measure of how the model fares on recordings from elsewhere.
 CROSS_SOURCE_SPLIT = "test_cross"
-CROSS_SOURCE_PACKAGES = ("asterisk-core-sounds-fr-g722", "timgm6mb-soundfont", "lincity-ng-data")
+CROSS_SOURCE_PACKAGES = (
+    "asterisk-core-sounds-fr-g722",  # June Wallack's prompts (no other package has her voice)
+    "trigger-rally-data",  # a man's and a woman's co-driver calls
+    "timgm6mb-soundfont",  # independently recorded instruments of every family
+    "lincity-ng-data",  # traffic, trains, fire, crowds, sirens, water
+    "redeclipse-data",  # forest, water and wind ambiences, thunder, insects, music
+)
 ALL_SPLITS = (*SPLITS, CROSS_SOURCE_SPLIT)
 DUPLICATE_COSINE = 0.85
 # fingerprint: 24 mel bands up to 5 kHz, 48 frames of 64 ms (3.1 s), compared at time lags of up to 0.5 s
