@@ -14,8 +14,11 @@ from .audio import save_audio
 from .spectrogram import MelConfig, log_mel_spectrogram
 
 
-def mel_figure(mels: dict[str, torch.Tensor], mel: MelConfig, title: str = "") -> Figure:
-    """One panel per log-mel ``(n_mels, frames)``, sharing a colour scale."""
+def mel_figure(
+    mels: dict[str, torch.Tensor], mel: MelConfig, title: str = "", spans: dict[str, list] | None = None
+) -> Figure:
+    """One panel per log-mel ``(n_mels, frames)``, sharing a colour scale; ``spans`` (``{name: [(start, end),
+    ...]}`` in seconds) are marked on their panels."""
     figure = Figure(figsize=(8, 2.2 * len(mels)), layout="constrained")
     axes = figure.subplots(len(mels), 1, squeeze=False)[:, 0]
     values = [m.detach().float().cpu() for m in mels.values()]
@@ -25,6 +28,9 @@ def mel_figure(mels: dict[str, torch.Tensor], mel: MelConfig, title: str = "") -
         image = ax.imshow(value.numpy(), origin="lower", aspect="auto", vmin=vmin, vmax=vmax,
                           extent=(0.0, seconds, 0, value.shape[0]), cmap="magma")  # fmt: skip
         ax.set_title(f"{title} {name}".strip(), fontsize=9)
+        for start, end in (spans or {}).get(name, []):
+            ax.axvspan(start, end, ymin=0.0, ymax=0.04, color="cyan")  # a bar under the active time
+            ax.axvspan(start, end, color="white", alpha=0.12, linewidth=0)
         ax.set_ylabel("mel bin")
     axes[-1].set_xlabel("seconds")
     figure.colorbar(image, ax=list(axes), shrink=0.8, label="log-mel")

@@ -80,7 +80,7 @@ def check_query(query, name: str = "the query") -> str:
                 f"{name}: the query holds {kind} (U+{ord(char):04X} {label}) at position {position}"
             )
     if not query.strip():
-        raise QueryError(f"{name}: the query is empty; say what to separate, e.g. 'a dog barking'")
+        raise QueryError(f"{name}: the query is empty: say what to separate, e.g. 'a dog barking'")
     return query.strip()
 
 

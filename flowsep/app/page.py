@@ -18,15 +18,18 @@ import gradio as gr
 from ..choices import SOLVERS
 from ..commands.demo import ASSETS
 from ..errors import FlowSepError
+from ..queries import example_queries as known_examples
 from .separation import MAX_FILE_MB, MAX_MINUTES, MODES, Separation, Separator, Settings
 
-# Captions of the default model's training corpus (recipes/corpus/labels.py), beside the example's queries
+# Captions of the default model's training corpus (recipes/corpus/labels.py), for a model without queries.json
 TRAINING_QUERIES = ("a woman speaking", "a piano playing", "a dog barking", "rain falling")
+INSTRUCTION_EXAMPLES = ("remove the rain", "a man speaking without the music")
 INTRO = f"""# flowsep
 Separate the sound a text query describes from a mixture: upload or record a mixture (up to {MAX_MINUTES}
 minutes, {MAX_FILE_MB} MB), or pick the example below, say what to extract or remove, and press **Separate**.
-The target is what you asked for (the queried sound, or everything else when removing it); it and the residual
-have the input's sample rate and channels, and add up to the mixture."""
+The target is what you asked for (the queried sound, or everything else when removing it: a query such as "remove
+the rain" says so itself); it and the residual have the input's sample rate and channels, and add up to the
+mixture. Where the target is active is marked on its spectrogram."""
 # System fonts only: the page works without a network (Gradio's default theme fetches Google fonts)
 THEME = gr.themes.Default(
     font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"]
@@ -62,7 +65,8 @@ def build_page(separator: Separator, work_dir: Path) -> gr.Blocks:
     """The page: mixture, query and settings on the left; players, downloads and the settings used on the
     right; the log-mel spectrograms of mixture, target and residual below."""
     example, example_queries = bundled_example(work_dir)
-    queries = example_queries + tuple(q for q in TRAINING_QUERIES if q not in example_queries)
+    known = known_examples(separator.model_dir) if separator.model_dir else ()
+    queries = tuple(dict.fromkeys(example_queries + tuple(known or TRAINING_QUERIES) + INSTRUCTION_EXAMPLES))
     with gr.Blocks(title="flowsep", analytics_enabled=False, delete_cache=(3600, 3600)) as page:
         gr.Markdown(INTRO)
         with gr.Row():
@@ -73,7 +77,11 @@ def build_page(separator: Separator, work_dir: Path) -> gr.Blocks:
                 query = gr.Textbox(
                     label="Query", placeholder=f"e.g. {queries[0]}", max_lines=1, elem_id="query"
                 )
-                gr.Examples([[q] for q in queries], inputs=[query], label="Queries this model knows")
+                gr.Examples(
+                    [[q] for q in queries],
+                    inputs=[query],
+                    label="Queries this model knows (and instructions)",
+                )
                 mode = gr.Radio(list(MODES), value="extract", label="Extract the queried sound, or remove it")
                 with gr.Accordion("Advanced", open=False):
                     steps = gr.Slider(1, 50, value=10, step=1, label="ODE steps")

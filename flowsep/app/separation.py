@@ -21,9 +21,9 @@ from ..choices import MAX_STEPS, SOLVERS
 from ..commands.separate import describe, output_subtype
 from ..errors import AudioInputError
 from ..figures import mel_figure
-from ..models.text_encoder import check_queries
 from ..pipelines import FlowSepPipeline
 from ..pipelines.arguments import require_choice, require_int, require_number
+from ..queries import QueryPlan, check_query, parse_query
 from ..schedulers import make_scheduler
 
 MODES = ("extract", "remove")
@@ -33,7 +33,8 @@ MAX_FILE_MB = 100  # largest upload the page takes
 
 @dataclass
 class Settings:
-    """One request's choices. ``mode="remove"`` returns the mixture without the queried sound as the target."""
+    """One request's choices. ``mode="remove"`` returns the mixture without the queried sound as the target; a
+    query that is an instruction ("remove the noise", "isolate the dog") says its operation itself."""
 
     query: str
     mode: str = "extract"
@@ -76,6 +77,7 @@ class Separator:
         self.pipe, self.work_dir = pipe, Path(work_dir)
         self.scheduler_config = dict(pipe.scheduler.config)
         self.previous: Path | None = None
+        self.model_dir = pipe.config.get("_name_or_path")  # its queries.json gives the page's examples
 
     @property
     def decoders(self) -> tuple[str, ...]:
@@ -87,7 +89,7 @@ class Separator:
         option out of range."""
         if path is None:
             raise AudioInputError("no mixture: upload or record one, or pick the example")
-        check_queries(settings.query)
+        check_query(settings.query, "query")
         require_choice("mode", settings.mode, MODES)
         require_choice("solver", settings.solver, SOLVERS)
         require_choice("decoder", settings.decoder, self.decoders)
@@ -115,26 +117,31 @@ class Separator:
                 f"{MAX_MINUTES} minutes (use `flowsep separate` for longer files)"
             )
         self.pipe.scheduler = make_scheduler(settings.solver, None, self.scheduler_config)
+        plan = parse_query(settings.query.strip())
+        if settings.mode == "remove" and plan.operation == "extract":
+            plan = QueryPlan(plan.text, "remove", plan.target, plan.exclude)
         result = self.pipe(
-            settings.query.strip(), mixture, sample_rate=rate, num_inference_steps=settings.steps,
-            guidance_scale=settings.guidance, decoder=settings.decoder, return_residual=True,
+            [plan], mixture, sample_rate=rate, num_inference_steps=settings.steps,
+            guidance_scale=settings.guidance, decoder=settings.decoder, return_residual=True, return_spans=True,
             output_format="input", output_type="np", generator=torch.Generator().manual_seed(settings.seed),
         )  # fmt: skip
         target, residual = result.audios[0], result.residuals[0]  # (C, S) each
-        if settings.mode == "remove":
-            target, residual = residual, target
-        files = self.write(Path(path), {"mixture": mixture, "target": target, "residual": residual}, rate)
+        spans = result.spans[0]
+        waves = {"mixture": mixture, "target": target, "residual": residual}
+        files = self.write(Path(path), waves, rate, {"target": spans})
         elapsed = time.perf_counter() - start
+        shown = ", ".join(f"{a:.1f}-{b:.1f} s" for a, b in spans[:6]) + " ..." * (len(spans) > 6)
         lines = (
             f"separated in {elapsed:.1f} s",
             describe(Path(path).name, mixture, rate),
             settings.describe(),
+            f"done: {result.operation[0]}; active in {len(spans)} span(s){': ' + shown if spans else ''}",
         )
         return Separation(**files, summary="\n".join(lines))
 
-    def write(self, source: Path, waves: dict, rate: int) -> dict[str, Path]:
+    def write(self, source: Path, waves: dict, rate: int, spans: dict | None = None) -> dict[str, Path]:
         """Write target and residual (``(C, S)`` arrays in ``waves``) and the spectrogram figure of all three
-        into a fresh folder; returns their paths by name."""
+        (``spans`` marked on their panels) into a fresh folder; returns their paths by name."""
         folder = Path(tempfile.mkdtemp(prefix="separation-", dir=self.work_dir))
         if self.previous is not None:
             shutil.rmtree(self.previous, ignore_errors=True)
@@ -148,7 +155,7 @@ class Separator:
             key: codec.log_mel(torch.from_numpy(to_mono(wave, rate, codec.mel.sample_rate)))[0]
             for key, wave in waves.items()
         }  # (n_mels, frames) each
-        figure = mel_figure(mels, codec.mel, title=source.stem)
+        figure = mel_figure(mels, codec.mel, title=source.stem, spans=spans)
         files["spectrograms"] = folder / f"{source.stem}_spectrograms.png"
         figure.savefig(files["spectrograms"], dpi=80)
         return files
