@@ -26,6 +26,23 @@ def test_band_limit_keeps_the_pass_band_exactly_and_removes_the_stop_band():
     assert energy_above(out, 2000.0 + ROLL_OFF_HZ, rate) < 1e-10
 
 
+def test_band_limit_gain_is_the_raised_cosine_bin_by_bin():
+    """Known answer for every bin of an odd-length noise: gain 1 up to the cutoff, 0.5 (1 + cos(pi x)) with
+    x = (f - cutoff) / ROLL_OFF_HZ in the roll-off, 0 above; same length and dtype. Guards against the roll-off
+    position unclamped below the cutoff (tones at even multiples of the roll-off below it pass unchanged), its
+    width scaled the other way, the inverse FFT's length left to default (odd lengths lose a sample) and the
+    result left in float64."""
+    rate, cutoff, length = 8000, 1234.5, 8001
+    wave = torch.from_numpy(np.random.default_rng(5).standard_normal(length).astype(np.float32))
+    out = band_limit(wave, cutoff, rate)
+    assert out.shape == wave.shape and out.dtype == torch.float32
+    freqs = np.fft.rfftfreq(length, 1.0 / rate)
+    x = np.clip((freqs - cutoff) / ROLL_OFF_HZ, 0.0, 1.0)
+    gain = 0.5 * (1.0 + np.cos(np.pi * x))
+    expected = np.fft.rfft(wave.double().numpy()) * gain
+    np.testing.assert_allclose(np.fft.rfft(out.double().numpy()), expected, atol=2e-3)  # float32 rounding
+
+
 def test_random_band_limit_draws_nothing_when_off_and_always_cuts_at_probability_one():
     wave = torch.from_numpy(np.random.default_rng(0).standard_normal(8000).astype(np.float32))
     rng = np.random.default_rng(1)
