@@ -151,7 +151,7 @@ def test_empty_query_and_missing_model(mixture_wav, tmp_path, capsys):
         )
         == 2
     )
-    assert "query 0 is empty" in capsys.readouterr().err
+    assert "--query: the query is empty" in capsys.readouterr().err
     assert (
         main(
             [
@@ -221,17 +221,28 @@ def test_default_model_resolves(monkeypatch):
 
 
 def test_wheel_packages_cover_the_tree():
-    """pyproject.toml lists the packages (one is mapped onto checkpoints/): a new subpackage must be added there."""
+    """setup.cfg lists the packages (one is mapped onto checkpoints/): a new subpackage must be added there.
+    pyproject.toml holds the build system and tools only: no metadata in both files."""
+    import configparser
+
     tomllib = pytest.importorskip("tomllib")
-    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg")
+    packages = config["options"]["packages"].split()
     found = {
         ".".join(folder.relative_to(ROOT).parts)
         for folder in [ROOT / "flowsep", *(ROOT / "flowsep").rglob("*")]
         if folder.is_dir() and folder.name != "__pycache__"
     }
-    missing = sorted(found - set(config["packages"]))
-    assert not missing, f"add {missing} to [tool.setuptools] packages in pyproject.toml"
-    assert config["package-dir"]["flowsep.checkpoints"] == "checkpoints"
+    missing = sorted(found - set(packages))
+    assert not missing, f"add {missing} to [options] packages in setup.cfg"
+    assert config["options"]["package_dir"].split() == ["flowsep.checkpoints", "=", "checkpoints"]
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "project" not in pyproject and "setuptools" not in pyproject.get("tool", {})
+    assert (
+        config["metadata"]["name"] == "flowsep"
+        and "flowsep-mini/*" in config["options.package_data"]["flowsep.checkpoints"]
+    )
     assert (ROOT / "checkpoints" / "flowsep-mini" / "model_index.json").is_file()
 
 

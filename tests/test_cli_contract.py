@@ -105,6 +105,15 @@ def setup_case(place: Path, setup: str):
     elif setup == "escape":
         row = {"id": "../../escape", "audio": str(place / "mix.wav"), "captions": ["a dog"]}
         (place / "rows.jsonl").write_text(json.dumps(row) + "\n")
+    elif setup in ("queries_empty", "queries_type", "caption_zw"):
+        row = {"id": "a", "audio": str(place / "mix.wav"), "captions": ["a dog"]}
+        row |= {"queries_empty": {"queries": ["a dog", " "]}, "queries_type": {"queries": 3},
+                "caption_zw": {"captions": ["a\u200bdog"]}}[setup]  # fmt: skip
+        (place / "rows.jsonl").write_text(json.dumps(row) + "\n")
+    elif setup == "spans_exists":
+        (place / "out" / "o.spans.json").write_text("{}")
+    elif setup == "rest_exists":
+        (place / "out" / "mix.rest.wav").write_bytes(b"keep me")
     elif setup == "outfile":
         (place / "outfile").write_bytes(b"a file")
         (place / "in").mkdir()
@@ -218,14 +227,129 @@ CASES = [
         2,
         "cannot read audio file",
     ),
-    ("empty query", ["separate", "mix.wav", "-q", " ", "-o", "out/o.wav"], None, 2, "query 0 is empty"),
+    (
+        "empty query",
+        ["separate", "mix.wav", "-q", " ", "-o", "out/o.wav"],
+        None,
+        2,
+        "--query: the query is empty",
+    ),
     (
         "empty --remove",
         ["separate", "mix.wav", "--remove", "", "-o", "out/o.wav"],
         None,
         2,
-        "query 0 is empty",
+        "--remove: the query is empty",
     ),
+    ("no query", ["separate", "mix.wav", "-o", "out/o.wav"], None, 2, "give at least one --query"),
+    ("-q #2 empty", [*SEP, "-q", "\t", "-o", "out"], None, 2, "-q #2: the query holds a control character"),
+    (
+        "-q zero-width",
+        ["separate", "mix.wav", "-q", "a\u200bdog", "-o", "out/o.wav"],
+        None,
+        2,
+        "--query: the query holds an invisible formatting character (U+200B ZERO WIDTH SPACE)",
+    ),  # fmt: skip
+    ("-q control", ["separate", "mix.wav", "-q", "dog\x07", "-o", "out/o.wav"], None, 2, "U+0007"),
+    ("-q #2 of --remove", [*SEP, "--remove", "\u2028", "-o", "out"], None, 2, "--remove #2: the query holds"),
+    (
+        "--remove an instruction",
+        ["separate", "mix.wav", "--remove", "remove the dog", "-o", "out/o.wav"],
+        None,
+        2,
+        "is already an instruction to remove",
+    ),  # fmt: skip
+    ("--exclude empty", [*SEP, "-o", "out/o.wav", "--exclude", ""], None, 2, "--exclude: the query is empty"),
+    (
+        "--exclude #2",
+        [*SEP, "-o", "out/o.wav", "--exclude", "x", "--exclude", "\ufeff"],
+        None,
+        2,
+        "--exclude #2: the query holds",
+    ),  # fmt: skip
+    (
+        "several -o a file",
+        [*SEP, "-q", "rain", "-o", "out/o.wav"],
+        None,
+        2,
+        "with several queries, -o is a folder",
+    ),
+    (
+        "several --residual",
+        [*SEP, "-q", "rain", "-o", "out", "--residual", "out/r.wav"],
+        None,
+        2,
+        "--residual is for one query",
+    ),  # fmt: skip
+    ("several rest exists", [*SEP, "-q", "rain", "-o", "out"], "rest_exists", 2, "mix.rest.wav exists"),
+    ("query named rest", [*SEP, "-q", "rest", "-o", "out"], None, 2, "mix.rest.wav is named twice"),
+    (
+        "--spans-threshold nan",
+        [*SEP, "-o", "out/o.wav", "--spans", "--spans-threshold", "nan"],
+        None,
+        2,
+        "--spans-threshold: must be a finite number",
+    ),  # fmt: skip
+    (
+        "--spans-min-duration -1",
+        [*SEP, "-o", "out/o.wav", "--spans", "--spans-min-duration", "-1"],
+        None,
+        2,
+        "--spans-min-duration: must be >= 0",
+    ),  # fmt: skip
+    (
+        "--spans-min-gap word",
+        [*SEP, "-o", "out/o.wav", "--spans", "--spans-min-gap", "x"],
+        None,
+        2,
+        "--spans-min-gap: expected a number",
+    ),  # fmt: skip
+    (
+        "threshold without --spans",
+        [*SEP, "-o", "out/o.wav", "--spans-threshold", "3"],
+        None,
+        2,
+        "--spans-threshold needs --spans",
+    ),  # fmt: skip
+    ("--spans file exists", [*SEP, "-o", "out/o.wav", "--spans"], "spans_exists", 2, "o.spans.json exists"),
+    # fmt: skip
+    ("queries no file", ["queries", "--model", "{tiny}"], None, 2, "records no training queries"),
+    ("queries missing", ["queries", "--model", "no/such/model"], None, 2, "model folder not found"),
+    (
+        "batch queries empty",
+        ["separate-batch", "rows.jsonl", "-o", "out"],
+        "queries_empty",
+        2,
+        "rows.jsonl line 1, query #2: the query is empty",
+    ),  # fmt: skip
+    (
+        "batch queries type",
+        ["separate-batch", "rows.jsonl", "-o", "out"],
+        "queries_type",
+        2,
+        "rows.jsonl line 1: 'queries' must be a list of strings, got 3",
+    ),  # fmt: skip
+    (
+        "batch caption zero-width",
+        ["separate-batch", "rows.jsonl", "-o", "out"],
+        "caption_zw",
+        2,
+        "rows.jsonl line 1, caption: the query holds an invisible",
+    ),  # fmt: skip
+    (
+        "batch -q #2",
+        ["separate-batch", "rows.jsonl", "-o", "out", "-q", "a", "-q", " "],
+        "escape",
+        2,
+        "-q #2: the query is empty",
+    ),  # fmt: skip
+    (
+        "batch --remove instruction",
+        ["separate-batch", "rows.jsonl", "-o", "out", "--remove", "no dog"],
+        "escape",
+        2,
+        "--remove: 'no dog' is already an instruction",
+    ),  # fmt: skip
     ("batch of a file", ["separate-batch", "mix.wav", "-o", "out", "-q", "dog"], None, 2, "is an audio file"),
     (
         "batch escape",
@@ -269,7 +393,13 @@ def test_hostile_input_gets_one_clear_error_before_any_work(models, place, case,
     "argvs, heavy",
     [
         (
-            [["separate", "m.wav", "-q", "x", "-o", "o.wav", "--steps", "0"], ["--bogus"]],
+            [
+                ["separate", "m.wav", "-q", "x", "-o", "o.wav", "--steps", "0"],
+                ["--bogus"],
+                ["separate", "m.wav", "-q", " ", "-q", "a\u200bb"],
+                ["separate-batch", "m.jsonl", "-o", "o", "-q", ""],
+                ["queries", "--model", "no/such"],
+            ],  # fmt: skip
             ("torch", "transformers", "diffusers"),
         ),
         ([["--help"], ["app", "--help"]], ("gradio", "torch")),
