@@ -18,7 +18,7 @@ from flowsep.loading import DEFAULT_MODEL_DIR, PACKAGE_DIR, check_model_folder, 
 ROOT = Path(__file__).resolve().parent.parent
 COMMANDS = (
     "separate", "separate-batch", "demo", "evaluate", "build-benchmark", "build-manifest", "toy-corpus", "train",
-    "convert", "app",
+    "convert", "app", "queries",
 )  # fmt: skip
 
 
