@@ -406,8 +406,12 @@ ASSEMBLE_RECIPES = [
 MARK_FRAMES = 6  # the sandbox transformer's sample_size: found in the assembled folder, it came from there
 
 
-def assemble_sandbox(folder: Path, section: dict) -> None:
-    """Stage outputs where the recipe's ``assemble`` section points (``<path>/<role>/config.json``)."""
+def assemble_sandbox(folder: Path, raw: dict) -> None:
+    """Stage outputs where the recipe's ``assemble`` section points (``<path>/<role>/config.json``), and its
+    training manifests."""
+    section = raw["assemble"]
+    for manifest in raw.get("data", {}).get("train", []):
+        write_toy_manifest(folder / manifest, Path(manifest).stem, 2)
     parts = tiny_components(sample_size=MARK_FRAMES)
     parts["vae"].register_to_config(scaling_factor=0.4321)
     for role in ("vae", "transformer", "vocoder"):
@@ -426,7 +430,7 @@ def test_every_key_of_the_assemble_recipes_reaches_the_pipeline_folder(tmp_path)
     assemble_module = importlib.import_module("flowsep.training.assemble")  # the name is also a function
     for name in ASSEMBLE_RECIPES:
         raw, folder = yaml.safe_load((RECIPES / name).read_text()), tmp_path / name.replace("/", "-")
-        assemble_sandbox(folder, raw["assemble"])
+        assemble_sandbox(folder, raw)
         fake = FakeTextEncoder(32)  # the tiny transformer's text width
         with pytest.MonkeyPatch.context() as patch:
             patch.chdir(folder)
@@ -459,6 +463,11 @@ def test_every_key_of_the_assemble_recipes_reaches_the_pipeline_folder(tmp_path)
                 assert (index["text_encoder"][0] is not None) == value == (out / "text_encoder").is_dir()
             elif key == "assemble.source_noise":
                 assert index["source_noise"] == value
+            elif key == "data.train":  # the classes of the training manifests, in the folder's queries.json
+                labels = [
+                    entry["label"] for entry in json.loads((out / "queries.json").read_text())["classes"]
+                ]
+                assert labels == sorted(SOUNDS)
             else:
                 unprobed.append(key)
         assert unprobed == [], f"{name}: keys with no probe: {unprobed}"
