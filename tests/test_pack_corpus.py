@@ -95,7 +95,7 @@ def test_text_table_gives_the_encoder_states_of_known_queries(toy, tmp_path):
     parts["text_encoder"].save_pretrained(tmp_path / "t5")
     parts["tokenizer"].save_pretrained(tmp_path / "t5")
     count = text_table.build_table(toy / "train.jsonl", tmp_path / "table", str(tmp_path / "t5"))
-    assert count == 6 + 6  # the toy sounds' captions and their one-word labels
+    assert count == 6 + 1  # the toy sounds' captions and "noise", the named word of its noise class
     table, tokenizer = load_text_encoder(str(tmp_path / "table"))
     assert isinstance(table, text_table.TextTableModel) and table.config.hidden_size == 32
     queries = ["a steady high beep", "rapid clicking", "noise"]
