@@ -26,6 +26,7 @@ from flowsep.codec import AudioCodec
 from flowsep.decoding import (
     apply_mel_mask,
     decode_target,
+    high_band_row,
     input_rate_weights,
     mask_decode,
     mel_mask,
@@ -383,7 +384,8 @@ def test_input_rate_weights_at_the_model_rate_and_at_twice_it():
     double = input_rate_weights(CONFIG, 2 * CONFIG.n_fft, 2 * SR)  # the same 15.625 Hz bins, up to 16 kHz
     assert double.shape == (CONFIG.n_fft + 1, CONFIG.n_mels)
     torch.testing.assert_close(double[:513], base)
-    torch.testing.assert_close(double[513:], base[512].expand(512, -1))  # above fmax: the top bin
+    high = high_band_row(CONFIG)  # above the model's Nyquist: the mean of the bands centred at 5.6-7.2 kHz
+    torch.testing.assert_close(double[513:], high.expand(512, -1))
     half_bins = input_rate_weights(CONFIG, CONFIG.n_fft // 2, SR)  # bin k at 2k of the model's bins
     torch.testing.assert_close(half_bins[10], base[20])
     between = input_rate_weights(CONFIG, 2 * CONFIG.n_fft, SR)  # bin k halfway: the mean of two rows

@@ -284,7 +284,8 @@ class FlowSepPipeline(DiffusionPipeline):
         Separate the sound described by `prompt` from `mixture`.
 
         Args:
-            prompt (`str` or `list[str]`): the query; several queries on one mixture run as one batch.
+            prompt (`str`, `list[str]` or a list of [`~flowsep.queries.QueryPlan`]): the query, read as an
+                instruction (see `instructions`); several queries on one mixture run as one batch.
             mixture: a file path, array or tensor (`(samples,)` or `(channels, samples)`), or a list of them.
                 Any length: longer than one window it is cut into overlapping windows and cross-faded.
             sample_rate (`int`, *optional*): rate of array/tensor mixtures; they are resampled to the model's.
