@@ -25,6 +25,7 @@ from diffusers import AutoencoderKL
 from transformers import T5Config, T5EncoderModel
 
 from flowsep.data import ClipRecord, collate_batch, read_manifest, write_manifest
+from flowsep.data.datasets import class_balance_weights
 from flowsep.models import LogMelLatent
 from flowsep.schedulers import SOLVERS
 from flowsep.testing import tiny_components, tiny_tokenizer
@@ -204,6 +205,9 @@ def probe(key: str, value, raw: dict, folder: Path, trainer: Trainer, fake: Fake
         assert train.bandlimit_prob == value and valid.bandlimit_prob == 0.0  # training mixtures only
     elif key == "data.bandlimit_hz":
         assert train.bandlimit_hz == tuple(value)
+    elif key == "data.class_balance":  # targets and interferers of training mixtures only
+        expected = class_balance_weights(train.clips.records, value)
+        assert valid.sample_weights is None and np.allclose(train.sample_weights, expected)
     elif key == "trainer.batch_size":
         assert trainer.loader.total_batch_size == value  # one process
     elif key == "trainer.gradient_accumulation_steps":
