@@ -13,11 +13,11 @@ import torch
 ROLL_OFF_HZ = 250.0  # width of the raised-cosine transition above the cutoff
 
 
-def band_limit(wave: torch.Tensor, cutoff_hz: float, sample_rate: int) -> torch.Tensor:
-    """Zero-phase low-pass of ``(..., T)``: unity up to ``cutoff_hz``, a raised-cosine roll-off over
-    ``ROLL_OFF_HZ``, zero above."""
+def band_limit(wave: torch.Tensor, cutoff_hz: float | torch.Tensor, sample_rate: int) -> torch.Tensor:
+    """Zero-phase low-pass of ``(..., T)``: unity up to ``cutoff_hz`` (a number, or a tensor that broadcasts
+    against ``(..., 1)``, e.g. one cutoff per row), a raised-cosine roll-off over ``ROLL_OFF_HZ``, zero above."""
     spectrum = torch.fft.rfft(wave.double(), dim=-1)
-    freqs = torch.fft.rfftfreq(wave.shape[-1], 1.0 / sample_rate, dtype=torch.float64)
+    freqs = torch.fft.rfftfreq(wave.shape[-1], 1.0 / sample_rate, dtype=torch.float64, device=wave.device)
     position = ((freqs - cutoff_hz) / ROLL_OFF_HZ).clamp(0.0, 1.0)
     gain = 0.5 * (1.0 + torch.cos(torch.pi * position))  # 1 below the cutoff, 0 above cutoff + roll-off
     return torch.fft.irfft(spectrum * gain, n=wave.shape[-1], dim=-1).to(wave.dtype)

@@ -12,6 +12,7 @@ from torch.utils.data import DataLoader, Sampler
 
 from ..codec import AudioCodec
 from ..data import ClipDataset, MixtureDataset, collate_batch, read_manifest
+from ..data.device_mixing import DeviceMixtures
 from ..errors import RecipeError
 from .recipe import DataConfig
 
@@ -41,8 +42,12 @@ class EpochSampler(Sampler[int]):
         return self.length
 
 
-def build_mixtures(data: DataConfig, train: bool, seed: int) -> MixtureDataset | None:
-    """The training (``train=True``) or validation mixtures of a recipe; ``None`` without manifests."""
+def build_mixtures(
+    data: DataConfig, train: bool, seed: int, device=None
+) -> MixtureDataset | DeviceMixtures | None:
+    """The training (``train=True``) or validation mixtures of a recipe; ``None`` without manifests. With
+    ``data.mix_on_device`` the training mixtures are :class:`~flowsep.data.device_mixing.DeviceMixtures` on
+    ``device`` (batched by their ``collate``)."""
     manifests = data.train if train else data.valid
     if not manifests:
         return None
@@ -52,6 +57,11 @@ def build_mixtures(data: DataConfig, train: bool, seed: int) -> MixtureDataset |
         if str(manifest).endswith(".tar") or "{" in str(manifest):
             raise RecipeError(f"{manifest}: WebDataset shards are not supported; give JSONL/CSV manifests")
         records.extend(read_manifest(manifest, split=split))
+    if train and data.mix_on_device:
+        return DeviceMixtures(
+            records, data.mel.sample_rate, data.segment_seconds, data.snr_range, data.bandlimit_prob,
+            data.bandlimit_hz, data.class_balance, device or "cpu", seed,
+        )  # fmt: skip
     clips = ClipDataset(
         records,
         sample_rate=data.mel.sample_rate,

@@ -49,6 +49,9 @@ class DataConfig:
             from this range (training mixtures only; see :mod:`flowsep.data.augment`).
         class_balance: targets and interferers are drawn so that a class of ``n`` clips comes up in proportion
             to ``n ** (1 - class_balance)``: 0 draws every clip alike, 1 every class alike (training only).
+        mix_on_device: make the training mixtures on the training device from clips held in its memory
+            (:mod:`flowsep.data.device_mixing`; one interferer, labelled clips, no loader workers), so that a GPU
+            is not bound by loader workers.
         reference_rms: level mixtures are brought to with :func:`flowsep.audio.normalize_mixture`, the target
             getting the same gain (the pipeline does the same at inference).
         num_workers: DataLoader workers per process.
@@ -67,6 +70,7 @@ class DataConfig:
     bandlimit_prob: float = 0.0
     bandlimit_hz: tuple[float, float] = (3000.0, 7500.0)
     class_balance: float = 0.0
+    mix_on_device: bool = False
     reference_rms: float = 0.1
     num_workers: int = 0
     keep_in_memory: bool = False
@@ -395,6 +399,15 @@ def validate(recipe: Recipe):
         ),
         (0.0 <= recipe.data.bandlimit_prob <= 1.0, "data.bandlimit_prob: must be in [0, 1]"),
         (0.0 <= recipe.data.class_balance <= 1.0, "data.class_balance: must be in [0, 1]"),
+        (
+            not recipe.data.mix_on_device
+            or (
+                recipe.data.num_workers == 0
+                and recipe.data.num_interferers == 1
+                and not recipe.data.mixture_lufs
+            ),
+            "data.mix_on_device: needs num_workers 0, num_interferers 1 and no mixture_lufs",
+        ),
         (
             0.0 < low_hz <= high_hz <= recipe.data.mel.sample_rate / 2,
             "data.bandlimit_hz: [low, high] with 0 < low <= high <= half the sample rate",

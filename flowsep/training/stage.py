@@ -9,6 +9,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ..data import collate_batch
+from ..data.device_mixing import DeviceMixtures
 from .data import build_mixtures
 from .recipe import Recipe
 
@@ -39,8 +40,12 @@ class StageTask:
         self.device = accelerator.device
 
     def train_dataset(self) -> Dataset:
-        """Map-style dataset with ``set_epoch``; items are batched by :func:`flowsep.data.collate_batch`."""
-        return build_mixtures(self.recipe.data, train=True, seed=self.recipe.seed)
+        """Map-style dataset with ``set_epoch``; items are batched by :attr:`collate` (the mixtures' own when
+        they are made on the device)."""
+        mixtures = build_mixtures(self.recipe.data, train=True, seed=self.recipe.seed, device=self.device)
+        if isinstance(mixtures, DeviceMixtures):
+            self.collate = mixtures.collate
+        return mixtures
 
     def valid_dataset(self) -> Dataset | None:
         return build_mixtures(self.recipe.data, train=False, seed=self.recipe.seed)
