@@ -309,3 +309,18 @@ def test_two_processes_split_the_items(saved_tiny_pipe, benchmark, tmp_path):
     assert shards == {"rank0.jsonl": 3, "rank1.jsonl": 3}
     with open(out / "items.csv") as handle:
         assert len(list(csv.DictReader(handle))) == 6
+
+
+def test_balanced_targets_come_class_by_class():
+    """Guards --balance-classes: a class of ten clips and two of one clip each fill a benchmark equally, every
+    round holds each class once, and the order is fixed by the seed."""
+    from flowsep.evaluation.planning import balanced_targets
+
+    pool = [ClipRecord(f"a{k}", f"a{k}.wav", ["a"], ["a"]) for k in range(10)]
+    pool += [ClipRecord("b0", "b0.wav", ["b"], ["b"]), ClipRecord("c0", "c0.wav", ["c"], ["c"])]
+    targets = balanced_targets(pool, 9, seed=0)
+    labels = [record.labels[0] for record in targets]
+    assert sorted(labels) == ["a"] * 3 + ["b"] * 3 + ["c"] * 3
+    assert all(sorted(labels[k : k + 3]) == ["a", "b", "c"] for k in (0, 3, 6))
+    assert len({record.id for record in targets if record.labels == ["a"]}) == 3  # different clips of a
+    assert [r.id for r in balanced_targets(pool, 9, seed=0)] == [r.id for r in targets]

@@ -28,6 +28,11 @@ def register(subparsers):
     levels.add_argument("--loudness", type=float, nargs=2, metavar=("LO", "HI"), help="per-source LUFS range")
     parser.add_argument("--pool", type=positive_int, help="draw from this many clips only")
     parser.add_argument(
+        "--balance-classes",
+        action="store_true",
+        help="targets class by class (first label), not clip by clip",
+    )
+    parser.add_argument(
         "--split", help="draw from this split only (train, valid, test; AudioCaps/VGGSound: test)"
     )
     parser.add_argument("--clip-list", help="file of clip ids to draw from (one per line)")

@@ -74,6 +74,7 @@ class BuildSpec:
         snr: SNR range in dB, or
         loudness: the loudness range (LUFS) each source is drawn from (random kinds).
         pool: draw from this many clips only (random kinds).
+        balance_classes: targets class by class, not clip by clip (random kinds).
         split: keep only the clips of this split (default: ``test`` for AudioCaps and VGGSound, all otherwise).
         clip_list: a file listing the clips to draw from (random kinds), e.g. hand-picked clean VGGSound clips.
         csv: the DCASE index file, when not found under ``source``.
@@ -91,6 +92,7 @@ class BuildSpec:
     snr: tuple[float, float] | None = None
     loudness: tuple[float, float] | None = None
     pool: int | None = None
+    balance_classes: bool = False
     split: str | None = None
     clip_list: str | None = None
     csv: str | None = None
@@ -111,9 +113,9 @@ def _random_plans(spec: BuildSpec, loader: ClipLoader, info: dict) -> tuple[Iter
     records, split = kind.read(spec.source), spec.split or kind.split
     records = filter_split(records, split) if split else records
     records = keep_listed(records, spec.clip_list) if spec.clip_list else records
-    info |= {"count": count, "pool": pool, "split": split}
+    info |= {"count": count, "pool": pool, "split": split, "balance_classes": spec.balance_classes}
     info |= {"snr_db": list(snr)} if snr else {"lufs": list(loudness)}
-    return random_plans(records, count, loader, spec.seed, snr, loudness, pool), count
+    return random_plans(records, count, loader, spec.seed, snr, loudness, pool, spec.balance_classes), count
 
 
 def build_benchmark(spec: BuildSpec) -> Path:
@@ -124,7 +126,8 @@ def build_benchmark(spec: BuildSpec) -> Path:
         raise ManifestError(f"dataset source not found: {spec.source}")
     released = spec.kind in RELEASED_KINDS
     random_only = {"count": spec.count, "snr": spec.snr, "loudness": spec.loudness, "pool": spec.pool,
-                   "split": spec.split, "clip_list": spec.clip_list}  # fmt: skip
+                   "split": spec.split, "clip_list": spec.clip_list,
+                   "balance_classes": spec.balance_classes or None}  # fmt: skip
     given = [name for name, value in random_only.items() if value is not None]
     if spec.kind not in RANDOM_KINDS and given:
         raise UsageError(

@@ -59,6 +59,24 @@ def draw_levels(
     )
 
 
+def balanced_targets(pool: Sequence[ClipRecord], count: int, seed: int) -> list[ClipRecord]:
+    """``count`` targets taken round by round, one clip of every class (first label) per round in a seeded
+    class order; each class's clips come in a seeded order, over again when they run out."""
+    by_class: dict[str, list[ClipRecord]] = {}
+    for record in pool:
+        by_class.setdefault(record.labels[0] if record.labels else record.captions[0], []).append(record)
+    names = sorted(by_class)
+    rng = np.random.default_rng([seed, 3])
+    queues = {name: [] for name in names}
+    targets: list[ClipRecord] = []
+    while len(targets) < count:
+        for name in (names[i] for i in rng.permutation(len(names))):
+            if not queues[name]:
+                queues[name] = [by_class[name][i] for i in rng.permutation(len(by_class[name]))]
+            targets.append(queues[name].pop())
+    return targets[:count]
+
+
 def random_plans(
     records: Sequence[ClipRecord],
     count: int,
@@ -67,6 +85,7 @@ def random_plans(
     snr_range: tuple[float, float] | None = None,
     loudness_range: tuple[float, float] | None = None,
     pool_size: int | None = None,
+    balance_classes: bool = False,
 ) -> Iterator[MixturePlan]:
     """Yield ``count`` seeded mixture plans drawn from ``records`` (see the module's docstring).
 
@@ -78,13 +97,18 @@ def random_plans(
         snr_range: target-to-interference SNR range in dB, or
         loudness_range: the range each source's loudness (LUFS) is drawn from.
         pool_size: draw targets and interferers from this many clips only.
+        balance_classes: targets come class by class (:func:`balanced_targets`), so that a class with many
+            clips does not fill the benchmark.
     """
     pool = usable_pool(records, loader, seed, pool_size)
+    balanced = balanced_targets(pool, count, seed) if balance_classes else None
     if count > len(pool):
         warnings.warn(f"{count} mixtures from {len(pool)} clips: targets repeat", stacklevel=1)
     targets: list[ClipRecord] = []
     for index in range(count):
-        if not targets:
+        if balanced is not None:
+            targets = [balanced[index]]
+        elif not targets:
             order = np.random.default_rng([seed, 1, index]).permutation(len(pool))
             targets = [pool[i] for i in order[::-1]]  # popped from the end: the permutation's order
         target = targets.pop()
