@@ -9,8 +9,9 @@ import random
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 from tqdm import tqdm
+
+from flowsep.audio import save_audio
 
 from .sources import Item
 
@@ -79,9 +80,7 @@ def noise_items(cache: Path, per_kind: int, seed: int) -> list[Item]:
         path = out_dir / f"{kind}-{k:03d}-seed{seed}.wav"
         if not path.exists():
             rng = np.random.default_rng(random.Random(f"{kind}-{k}-{seed}").getrandbits(63))
-            tmp = path.with_suffix(".part.wav")
-            sf.write(tmp, noise_wave(kind, rng).astype(np.float32), SAMPLE_RATE, subtype="PCM_16")
-            tmp.rename(path)
+            save_audio(path, noise_wave(kind, rng).astype(np.float32), SAMPLE_RATE, subtype="PCM_16")
         items.append(
             Item(
                 id=f"noise-{kind}-{k:03d}",
