@@ -122,7 +122,10 @@ def test_mel_flow_trains_assembles_and_runs(corpus, tmp_path, mixture_wav):  # n
     flow = train_mel("flow.yaml", tmp_path / "flow", small)
     config = FlowSepTransformer.load_config(flow / "transformer")
     assert config["latent_channels"] == 1 and config["latent_frequency_bins"] == 64
-    parts = {"assemble.transformer": str(flow), "assemble.text_encoder": corpus["text_encoder"]}
+    parts = {
+        "assemble.transformer": str(flow), "assemble.text_encoder": corpus["text_encoder"],
+        "data.train": corpus["data.train"],  # the recipe's classes come from the corpus, not data/ of the checkout
+    }  # fmt: skip
     pipe = FlowSepPipeline.from_pretrained(train_mel("assemble.yaml", tmp_path / "pipeline", parts))
     assert isinstance(pipe.vae, LogMelLatent)
     pipe.set_progress_bar_config(disable=True)
