@@ -7,7 +7,7 @@ them by ``tests/test_cli_contract.py``.
 
 DECODERS = ("vocoder", "mask")  # flowsep.decoding
 MASK_RULES = ("ratio", "wiener", "binary")  # flowsep.decoding
-SOLVERS = ("euler", "heun", "midpoint")  # flowsep.schedulers.SOLVERS
+SOLVERS = ("euler", "heun", "midpoint", "ddim", "dpmsolver++", "predictive")  # flowsep.schedulers.SOLVERS
 DTYPES = ("fp32", "fp16", "bf16")  # flowsep.loading.DTYPES
 METRICS = ("sisdr", "clap", "fad")  # flowsep.metrics.METRICS
 FAD_BACKBONES = ("clap", "encodec", "pann", "vggish")  # flowsep.metrics.fad.BACKBONE_SAMPLE_RATES

@@ -1,8 +1,14 @@
-"""Flow-matching ODE solvers: diffusers' Euler and Heun schedulers, plus an explicit midpoint scheduler.
+"""Samplers for the three objectives a flowsep model can be trained with (:mod:`flowsep.training.objective`).
 
-diffusers has no midpoint solver for flow matching, so :class:`FlowMatchMidpointScheduler` adds one with the
-same interface (``set_timesteps`` / ``step`` / ``timesteps``): it interleaves a half-step evaluation between
-the schedule's points, two network evaluations per interval.
+- flow matching: diffusers' Euler and Heun schedulers, plus :class:`FlowMatchMidpointScheduler` (diffusers has
+  no midpoint solver for flow matching; it interleaves a half-step evaluation between the schedule's points,
+  two network evaluations per interval);
+- diffusion: diffusers' DDIM and DPM-Solver++ on :data:`DIFFUSION_SCHEDULE`;
+- predictive: :class:`PredictiveScheduler`, one pass whose output is the result.
+
+All share diffusers' interface (``set_timesteps`` / ``step`` / ``timesteps``), so the pipeline samples each
+the same way. A model folder's scheduler says which family its network belongs to; :func:`make_scheduler`
+swaps solvers within a family only.
 """
 
 from __future__ import annotations
@@ -11,10 +17,24 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from diffusers import FlowMatchEulerDiscreteScheduler, FlowMatchHeunDiscreteScheduler
+from diffusers import (
+    DDIMScheduler,
+    DPMSolverMultistepScheduler,
+    FlowMatchEulerDiscreteScheduler,
+    FlowMatchHeunDiscreteScheduler,
+)
 from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.schedulers.scheduling_utils import SchedulerMixin
 from diffusers.utils import BaseOutput
+
+from .errors import UsageError
+
+# The DDPM schedule of flowsep's diffusion objective: Stable Diffusion's betas rescaled to zero terminal SNR
+# (Lin et al. 2024), so that the last timestep is the source itself, as sigma = 1 is for the flow.
+DIFFUSION_SCHEDULE = {
+    "num_train_timesteps": 1000, "beta_schedule": "scaled_linear", "beta_start": 0.00085, "beta_end": 0.012,
+    "rescale_betas_zero_snr": True, "timestep_spacing": "trailing", "clip_sample": False,
+}  # fmt: skip
 
 
 @dataclass
@@ -77,23 +97,82 @@ class FlowMatchMidpointScheduler(SchedulerMixin, ConfigMixin):
         return self.config.num_train_timesteps
 
 
-SOLVERS = {
+class PredictiveScheduler(SchedulerMixin, ConfigMixin):
+    """One network pass at the source (timestep ``num_train_timesteps``), whose output is the target: the
+    sampler of a predictive model. ``num_inference_steps`` is accepted and ignored (always one pass)."""
+
+    order = 1
+
+    @register_to_config
+    def __init__(self, num_train_timesteps: int = 1000):
+        self.init_noise_sigma = 1.0
+        self.timesteps = None
+
+    def set_timesteps(self, num_inference_steps: int = 1, device: str | torch.device | None = None):
+        self.timesteps = torch.tensor([float(self.config.num_train_timesteps)], device=device)
+
+    def step(self, model_output: torch.Tensor, timestep, sample: torch.Tensor, return_dict: bool = True):
+        prev = model_output.to(sample.dtype)
+        if not return_dict:
+            return (prev,)
+        return FlowMatchMidpointSchedulerOutput(prev_sample=prev)
+
+    def __len__(self):
+        return 1
+
+
+FLOW_SOLVERS = {
     "euler": FlowMatchEulerDiscreteScheduler,
     "heun": FlowMatchHeunDiscreteScheduler,
     "midpoint": FlowMatchMidpointScheduler,
 }
+DIFFUSION_SOLVERS = {"ddim": DDIMScheduler, "dpmsolver++": DPMSolverMultistepScheduler}
+SOLVERS = {**FLOW_SOLVERS, **DIFFUSION_SOLVERS, "predictive": PredictiveScheduler}
+FAMILIES = {"flow": FLOW_SOLVERS, "diffusion": DIFFUSION_SOLVERS, "predictive": {"predictive": PredictiveScheduler}}
+DEFAULT_SOLVERS = {"flow": "euler", "diffusion": "ddim", "predictive": "predictive"}
+
+
+def family_of(scheduler_class_name: str) -> str:
+    """``flow``, ``diffusion`` or ``predictive``: the objective a scheduler class samples."""
+    for family, solvers in FAMILIES.items():
+        if scheduler_class_name in {cls.__name__ for cls in solvers.values()}:
+            return family
+    raise ValueError(f"unknown scheduler class {scheduler_class_name!r}")
 
 
 def make_scheduler(
-    solver: str, shift: float | None = None, base_config: dict | None = None
+    solver: str | None, shift: float | None = None, base_config: dict | None = None
 ) -> SchedulerMixin:
-    """A scheduler for ``solver`` (euler / heun / midpoint), keeping ``base_config``'s shared settings."""
-    if solver not in SOLVERS:
-        raise ValueError(f"unknown solver {solver!r}: choose one of {sorted(SOLVERS)}")
-    config = {"num_train_timesteps": 1000, "shift": 1.0}
-    for key in config:
-        if base_config and key in base_config:
-            config[key] = base_config[key]
+    """A scheduler for ``solver`` (``None``: the one ``base_config`` names), keeping ``base_config``'s shared
+    settings; a solver of another family than ``base_config``'s is refused (`UsageError`)."""
+    if solver is not None and solver not in SOLVERS:
+        raise UsageError(f"unknown solver {solver!r}: choose one of {', '.join(SOLVERS)}")
+    base_config = dict(base_config or {})
+    family = family_of(base_config["_class_name"]) if "_class_name" in base_config else None
+    if solver is None:
+        family = family or "flow"
+        solver = next(
+            (name for name, cls in FAMILIES[family].items() if cls.__name__ == base_config.get("_class_name")),
+            DEFAULT_SOLVERS[family],
+        )
+    elif family is not None and solver not in FAMILIES[family]:
+        raise UsageError(
+            f"solver {solver!r} samples another kind of model: this {family} model takes "
+            f"{', '.join(FAMILIES[family])}"
+        )
+    if solver in FLOW_SOLVERS:
+        config = {"num_train_timesteps": 1000, "shift": 1.0}
+        config.update({key: base_config[key] for key in config if key in base_config})
+        if shift is not None:
+            config["shift"] = shift
+        return SOLVERS[solver](**config)
     if shift is not None:
-        config["shift"] = shift
-    return SOLVERS[solver](**config)
+        raise UsageError("shift applies to flow models only")
+    if solver in DIFFUSION_SOLVERS:
+        config = {key: base_config.get(key, value) for key, value in DIFFUSION_SCHEDULE.items()}
+        config["prediction_type"] = base_config.get("prediction_type", "v_prediction")
+        if solver == "dpmsolver++":
+            config = {**config, "algorithm_type": "dpmsolver++"}
+            config.pop("clip_sample")
+        return SOLVERS[solver](**config)
+    return PredictiveScheduler()

@@ -80,7 +80,10 @@ def add_model_arguments(parser: argparse.ArgumentParser, steps_nargs: str | None
     parser.add_argument(
         "--guidance", type=finite, default=1.0, help="classifier-free guidance scale (1 = off)"
     )
-    parser.add_argument("--solver", choices=SOLVERS, default="euler", help="ODE solver")
+    parser.add_argument(
+        "--solver", choices=SOLVERS, default=None,
+        help="sampler (default: the model's own; flow: euler, heun, midpoint; diffusion: ddim, dpmsolver++)",
+    )  # fmt: skip
     parser.add_argument("--shift", type=positive, default=None, help="timestep shift of the schedule (> 0)")
     parser.add_argument("--decoder", choices=DECODERS, default="mask", help="waveform decoder")
     parser.add_argument("--mask-rule", choices=MASK_RULES, default="ratio", help="mask of the mask decoder")

@@ -1,4 +1,4 @@
-"""Training: recipes, the flow-matching objective, the Accelerate trainer and the stages.
+"""Training: recipes, the objectives (flow matching, diffusion, predictive), the Accelerate trainer and the stages.
 
 Run a stage with ``accelerate launch -m flowsep.train RECIPE.yaml`` (or ``flowsep train RECIPE.yaml``):
 
@@ -9,7 +9,7 @@ Run a stage with ``accelerate launch -m flowsep.train RECIPE.yaml`` (or ``flowse
 """
 
 from .assemble import assemble, build_pipeline
-from .objective import FlowMatchingObjective, FlowMatchingOutput
+from .objective import DiffusionObjective, FlowMatchingObjective, ObjectiveOutput, PredictiveObjective
 from .recipe import Recipe, load_recipe, parse_override
 from .stage import StageTask
 from .stage_flow import FlowStage
@@ -21,9 +21,11 @@ STAGE_TASKS = {"vae": VAEStage, "flow": FlowStage, "vocoder": VocoderStage}
 
 __all__ = [
     "STAGE_TASKS",
+    "DiffusionObjective",
     "FlowMatchingObjective",
-    "FlowMatchingOutput",
     "FlowStage",
+    "ObjectiveOutput",
+    "PredictiveObjective",
     "Recipe",
     "StageTask",
     "Trainer",
