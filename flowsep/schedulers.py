@@ -128,7 +128,11 @@ FLOW_SOLVERS = {
 }
 DIFFUSION_SOLVERS = {"ddim": DDIMScheduler, "dpmsolver++": DPMSolverMultistepScheduler}
 SOLVERS = {**FLOW_SOLVERS, **DIFFUSION_SOLVERS, "predictive": PredictiveScheduler}
-FAMILIES = {"flow": FLOW_SOLVERS, "diffusion": DIFFUSION_SOLVERS, "predictive": {"predictive": PredictiveScheduler}}
+FAMILIES = {
+    "flow": FLOW_SOLVERS,
+    "diffusion": DIFFUSION_SOLVERS,
+    "predictive": {"predictive": PredictiveScheduler},
+}
 DEFAULT_SOLVERS = {"flow": "euler", "diffusion": "ddim", "predictive": "predictive"}
 
 
@@ -152,7 +156,11 @@ def make_scheduler(
     if solver is None:
         family = family or "flow"
         solver = next(
-            (name for name, cls in FAMILIES[family].items() if cls.__name__ == base_config.get("_class_name")),
+            (
+                name
+                for name, cls in FAMILIES[family].items()
+                if cls.__name__ == base_config.get("_class_name")
+            ),
             DEFAULT_SOLVERS[family],
         )
     elif family is not None and solver not in FAMILIES[family]:
