@@ -7,7 +7,19 @@ them by ``tests/test_cli_contract.py``.
 
 DECODERS = ("vocoder", "mask")  # flowsep.decoding
 MASK_RULES = ("ratio", "wiener", "binary")  # flowsep.decoding
-SOLVERS = ("euler", "heun", "midpoint", "ddim", "dpmsolver++", "predictive")  # flowsep.schedulers.SOLVERS
+SOLVER_FAMILIES = {  # flowsep.schedulers.FAMILIES: the solvers that sample each kind of model, its default first
+    "flow": ("euler", "heun", "midpoint"),
+    "diffusion": ("ddim", "dpmsolver++"),
+    "predictive": ("predictive",),
+}
+SOLVERS = tuple(name for names in SOLVER_FAMILIES.values() for name in names)
+SCHEDULER_FAMILIES = {  # a model folder's scheduler class -> the kind of model it samples
+    "FlowMatchEulerDiscreteScheduler": "flow", "FlowMatchHeunDiscreteScheduler": "flow",
+    "FlowMatchMidpointScheduler": "flow", "DDIMScheduler": "diffusion", "DPMSolverMultistepScheduler": "diffusion",
+    "PredictiveScheduler": "predictive",
+}  # fmt: skip
+OBJECTIVES = ("flow", "diffusion", "predictive")  # flowsep.training.objective
+PREDICTION_TYPES = ("v_prediction", "epsilon")  # flowsep.training.objective (diffusion)
 DTYPES = ("fp32", "fp16", "bf16")  # flowsep.loading.DTYPES
 METRICS = ("sisdr", "clap", "fad")  # flowsep.metrics.METRICS
 FAD_BACKBONES = ("clap", "encodec", "pann", "vggish")  # flowsep.metrics.fad.BACKBONE_SAMPLE_RATES

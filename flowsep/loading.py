@@ -139,6 +139,14 @@ def model_has_vocoder(model: str | os.PathLike | None) -> bool | None:
     return read_model_index(folder).get("vocoder", [None])[0] is not None
 
 
+def model_scheduler_class(model: str | os.PathLike | None) -> str | None:
+    """The scheduler class a local model folder names (``None`` for a hub id: not known before loading)."""
+    folder = Path(model or default_model())
+    if not (folder / "model_index.json").is_file():
+        return None
+    return read_model_index(folder).get("scheduler", [None, None])[1]
+
+
 def _hub_cached(repo_id: str) -> bool:
     from huggingface_hub import try_to_load_from_cache
 

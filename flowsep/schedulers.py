@@ -27,6 +27,7 @@ from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.schedulers.scheduling_utils import SchedulerMixin
 from diffusers.utils import BaseOutput
 
+from .choices import SCHEDULER_FAMILIES, SOLVER_FAMILIES
 from .errors import UsageError
 
 # The DDPM schedule of flowsep's diffusion objective: Stable Diffusion's betas rescaled to zero terminal SNR
@@ -121,27 +122,35 @@ class PredictiveScheduler(SchedulerMixin, ConfigMixin):
         return 1
 
 
-FLOW_SOLVERS = {
+SOLVERS = {
     "euler": FlowMatchEulerDiscreteScheduler,
     "heun": FlowMatchHeunDiscreteScheduler,
     "midpoint": FlowMatchMidpointScheduler,
+    "ddim": DDIMScheduler,
+    "dpmsolver++": DPMSolverMultistepScheduler,
+    "predictive": PredictiveScheduler,
 }
-DIFFUSION_SOLVERS = {"ddim": DDIMScheduler, "dpmsolver++": DPMSolverMultistepScheduler}
-SOLVERS = {**FLOW_SOLVERS, **DIFFUSION_SOLVERS, "predictive": PredictiveScheduler}
-FAMILIES = {
-    "flow": FLOW_SOLVERS,
-    "diffusion": DIFFUSION_SOLVERS,
-    "predictive": {"predictive": PredictiveScheduler},
-}
-DEFAULT_SOLVERS = {"flow": "euler", "diffusion": "ddim", "predictive": "predictive"}
+FAMILIES = {family: {name: SOLVERS[name] for name in names} for family, names in SOLVER_FAMILIES.items()}
 
 
 def family_of(scheduler_class_name: str) -> str:
     """``flow``, ``diffusion`` or ``predictive``: the objective a scheduler class samples."""
-    for family, solvers in FAMILIES.items():
-        if scheduler_class_name in {cls.__name__ for cls in solvers.values()}:
-            return family
-    raise ValueError(f"unknown scheduler class {scheduler_class_name!r}")
+    if scheduler_class_name not in SCHEDULER_FAMILIES:
+        raise ValueError(f"unknown scheduler class {scheduler_class_name!r}")
+    return SCHEDULER_FAMILIES[scheduler_class_name]
+
+
+def config_of(scheduler: SchedulerMixin) -> dict:
+    """A scheduler's config with its class name (``_class_name``, which a live config lacks until saved)."""
+    return {**scheduler.config, "_class_name": type(scheduler).__name__}
+
+
+def solvers_for(config: dict) -> tuple[str, ...]:
+    """The solvers that can sample the model whose scheduler config this is, its own first."""
+    family = family_of(config["_class_name"]) if "_class_name" in config else "flow"
+    own = next((n for n, c in FAMILIES[family].items() if c.__name__ == config.get("_class_name")), None)
+    names = [own or SOLVER_FAMILIES[family][0], *FAMILIES[family]]
+    return tuple(dict.fromkeys(names))
 
 
 def make_scheduler(
@@ -154,21 +163,13 @@ def make_scheduler(
     base_config = dict(base_config or {})
     family = family_of(base_config["_class_name"]) if "_class_name" in base_config else None
     if solver is None:
-        family = family or "flow"
-        solver = next(
-            (
-                name
-                for name, cls in FAMILIES[family].items()
-                if cls.__name__ == base_config.get("_class_name")
-            ),
-            DEFAULT_SOLVERS[family],
-        )
+        solver = solvers_for(base_config)[0]
     elif family is not None and solver not in FAMILIES[family]:
         raise UsageError(
             f"solver {solver!r} samples another kind of model: this {family} model takes "
             f"{', '.join(FAMILIES[family])}"
         )
-    if solver in FLOW_SOLVERS:
+    if solver in FAMILIES["flow"]:
         config = {"num_train_timesteps": 1000, "shift": 1.0}
         config.update({key: base_config[key] for key in config if key in base_config})
         if shift is not None:
@@ -176,7 +177,7 @@ def make_scheduler(
         return SOLVERS[solver](**config)
     if shift is not None:
         raise UsageError("shift applies to flow models only")
-    if solver in DIFFUSION_SOLVERS:
+    if solver in FAMILIES["diffusion"]:
         config = {key: base_config.get(key, value) for key, value in DIFFUSION_SCHEDULE.items()}
         config["prediction_type"] = base_config.get("prediction_type", "v_prediction")
         if solver == "dpmsolver++":

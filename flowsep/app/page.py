@@ -15,7 +15,6 @@ from pathlib import Path
 
 import gradio as gr
 
-from ..choices import SOLVERS
 from ..commands.demo import ASSETS
 from ..errors import FlowSepError
 from ..queries import example_queries as known_examples
@@ -85,7 +84,7 @@ def build_page(separator: Separator, work_dir: Path) -> gr.Blocks:
                 mode = gr.Radio(list(MODES), value="extract", label="Extract the queried sound, or remove it")
                 with gr.Accordion("Advanced", open=False):
                     steps = gr.Slider(1, 50, value=10, step=1, label="ODE steps")
-                    solver = gr.Dropdown(list(SOLVERS), value="euler", label="Solver")
+                    solver = gr.Dropdown(list(separator.solvers), value=separator.solvers[0], label="Solver")
                     decoder = gr.Dropdown(list(separator.decoders), value="mask", label="Decoder")
                     guidance = gr.Number(1.0, label="Classifier-free guidance (1 = off)")
                     seed = gr.Number(0, precision=0, minimum=0, label="Seed (of the start noise, if any)")

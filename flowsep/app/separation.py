@@ -17,14 +17,14 @@ from pathlib import Path
 import torch
 
 from ..audio import read_audio, save_audio, to_mono
-from ..choices import MAX_STEPS, SOLVERS
+from ..choices import MAX_STEPS
 from ..commands.separate import describe, output_subtype
 from ..errors import AudioInputError
 from ..figures import mel_figure
 from ..pipelines import FlowSepPipeline
 from ..pipelines.arguments import require_choice, require_int, require_number
 from ..queries import QueryPlan, check_query, parse_query
-from ..schedulers import make_scheduler
+from ..schedulers import config_of, make_scheduler, solvers_for
 
 MODES = ("extract", "remove")
 MAX_MINUTES = 10  # longest input the page takes (the CLI takes any length)
@@ -75,9 +75,14 @@ class Separator:
 
     def __init__(self, pipe: FlowSepPipeline, work_dir: Path):
         self.pipe, self.work_dir = pipe, Path(work_dir)
-        self.scheduler_config = dict(pipe.scheduler.config)
+        self.scheduler_config = config_of(pipe.scheduler)
         self.previous: Path | None = None
         self.model_dir = pipe.config.get("_name_or_path")  # its queries.json gives the page's examples
+
+    @property
+    def solvers(self) -> tuple[str, ...]:
+        """The solvers that can sample this model (its own first): flow or diffusion solvers."""
+        return solvers_for(self.scheduler_config)
 
     @property
     def decoders(self) -> tuple[str, ...]:
@@ -91,7 +96,7 @@ class Separator:
             raise AudioInputError("no mixture: upload or record one, or pick the example")
         check_query(settings.query, "query")
         require_choice("mode", settings.mode, MODES)
-        require_choice("solver", settings.solver, SOLVERS)
+        require_choice("solver", settings.solver, self.solvers)
         require_choice("decoder", settings.decoder, self.decoders)
         require_int("steps", settings.steps, 1, MAX_STEPS)
         require_int("seed", settings.seed, 0)

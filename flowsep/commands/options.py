@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from ..choices import DECODERS, DTYPES, MASK_RULES, MAX_STEPS, SOLVERS
+from ..choices import DECODERS, DTYPES, MASK_RULES, MAX_STEPS, SCHEDULER_FAMILIES, SOLVER_FAMILIES, SOLVERS
 from ..errors import UsageError
 
 
@@ -111,13 +111,28 @@ def sampling_options(args: argparse.Namespace) -> dict:
 
 def check_model_options(args: argparse.Namespace):
     """Check the model options against the model folder and the machine, before anything loads: the folder is a
-    complete FlowSepPipeline, ``--decoder vocoder`` has a vocoder, the device exists."""
-    from ..loading import check_device, check_model_source, default_model, model_has_vocoder
+    complete FlowSepPipeline, ``--decoder vocoder`` has a vocoder, ``--solver`` and ``--shift`` suit the kind of
+    model (flow, diffusion, predictive), the device exists."""
+    from ..loading import (
+        check_device,
+        check_model_source,
+        default_model,
+        model_has_vocoder,
+        model_scheduler_class,
+    )
 
     check_device(args.device)
     model = args.model or default_model()
-    if check_model_source(model) and args.decoder == "vocoder" and not model_has_vocoder(model):
+    if not check_model_source(model):
+        return
+    if args.decoder == "vocoder" and not model_has_vocoder(model):
         raise UsageError(f"--decoder vocoder: the model {model} has no vocoder (use --decoder mask)")
+    family = SCHEDULER_FAMILIES.get(model_scheduler_class(model))
+    if family and args.solver is not None and args.solver not in SOLVER_FAMILIES[family]:
+        choices = ", ".join(SOLVER_FAMILIES[family])
+        raise UsageError(f"--solver {args.solver}: {model} is a {family} model, sampled by {choices}")
+    if family and family != "flow" and args.shift is not None:
+        raise UsageError(f"--shift: applies to flow models; {model} is a {family} model")
 
 
 def prepare_pipeline(args: argparse.Namespace):
@@ -126,10 +141,10 @@ def prepare_pipeline(args: argparse.Namespace):
     from transformers.utils import logging as transformers_logging
 
     from ..loading import load_pipeline
-    from ..schedulers import make_scheduler
+    from ..schedulers import config_of, make_scheduler
 
     diffusers_logging.disable_progress_bar()  # no "Loading pipeline components" bars: one line per output
     transformers_logging.disable_progress_bar()
     pipe = load_pipeline(args.model, args.device, args.dtype)
-    pipe.scheduler = make_scheduler(args.solver, args.shift, dict(pipe.scheduler.config))
+    pipe.scheduler = make_scheduler(args.solver, args.shift, config_of(pipe.scheduler))
     return pipe

@@ -8,9 +8,11 @@ stages build it, so that it is the one the VAE, the transformer and the vocoder 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from diffusers import AutoencoderKL
+from diffusers.schedulers.scheduling_utils import SchedulerMixin
 
 from ..codec import AudioCodec
 from ..errors import CheckpointError
@@ -28,17 +30,18 @@ def build_pipeline(
     tokenizer,
     vocoder: BigVGANVocoder | None,
     codec: AudioCodec,
-    scheduler: str = "euler",
+    scheduler: SchedulerMixin | None = None,
     text_encoder_name: str | None = None,
     source_noise: float | None = None,
 ) -> FlowSepPipeline:
-    """A pipeline from in-memory components and a codec (its VAE, mel front end and ``reference_rms``).
+    """A pipeline from in-memory components and a codec (its VAE, mel front end and ``reference_rms``), sampled
+    by ``scheduler`` (default: flow matching's Euler).
 
     ``text_encoder_name`` is recorded so that a pipeline saved without its text encoder can load it by name;
     ``source_noise`` is the pipeline's default start noise (see :class:`~flowsep.FlowSepPipeline`).
     """
     pipe = FlowSepPipeline(
-        vae=codec.vae, transformer=transformer, scheduler=make_scheduler(scheduler), text_encoder=text_encoder,
+        vae=codec.vae, transformer=transformer, scheduler=scheduler or make_scheduler("euler"), text_encoder=text_encoder,
         tokenizer=tokenizer, vocoder=vocoder, text_encoder_name=text_encoder_name, source_noise=source_noise,
         **codec.config,
     )  # fmt: skip
@@ -53,6 +56,15 @@ def _folder(path: str, role: str, subfolder: str) -> Path:
         if (candidate / "config.json").is_file():
             return candidate
     raise CheckpointError(f"assemble.{role}: no config.json in {root} or {root / subfolder}")
+
+
+def _trained_scheduler_config(path: str) -> dict:
+    """The scheduler config the flow stage wrote beside its transformer (``path/scheduler``), if any: it names
+    the objective the network was trained with. Without one (older runs, bare folders) it is flow matching."""
+    folder = Path(path) / "scheduler"
+    if not (folder / "scheduler_config.json").is_file():
+        return {}
+    return json.loads((folder / "scheduler_config.json").read_text())
 
 
 def assemble(recipe: Recipe) -> Path:
@@ -87,7 +99,7 @@ def assemble(recipe: Recipe) -> Path:
         tokenizer,
         vocoder,
         codec,
-        config.scheduler,
+        make_scheduler(config.scheduler, None, _trained_scheduler_config(config.transformer)),
         config.text_encoder,
         config.source_noise,
     )

@@ -26,11 +26,9 @@ import torch
 import torch.nn.functional as F
 from diffusers import DDPMScheduler
 
+from ..choices import OBJECTIVES, PREDICTION_TYPES
 from ..flow import interpolate, sample_sigmas, source_sample, timestep_from_sigma, velocity
 from ..schedulers import DIFFUSION_SCHEDULE
-
-OBJECTIVES = ("flow", "diffusion", "predictive")
-PREDICTION_TYPES = ("v_prediction", "epsilon")
 
 
 @dataclass
@@ -186,3 +184,18 @@ class PredictiveObjective(FlowMatchingObjective):
 def _rows(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     """``(B,)`` -> ``(B, 1, ..., 1)`` in ``like``'s dtype."""
     return values.view(-1, *([1] * (like.dim() - 1))).to(like.dtype)
+
+
+def make_objective(
+    objective: str, source: str, source_noise: float, prediction_type: str = "v_prediction", **options
+) -> FlowMatchingObjective:
+    """The objective named ``flow``, ``diffusion`` or ``predictive`` for a network with this ``source``;
+    ``options`` are [`FlowMatchingObjective`]'s sampling and dropout settings."""
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective={objective!r}: choose one of {OBJECTIVES}")
+    if objective == "diffusion":
+        return DiffusionObjective(
+            source=source, source_noise=source_noise, prediction_type=prediction_type, **options
+        )
+    kind = FlowMatchingObjective if objective == "flow" else PredictiveObjective
+    return kind(source=source, source_noise=source_noise, **options)

@@ -24,9 +24,8 @@ from typing import Any
 
 import yaml
 
-from ..choices import MASK_RULES
+from ..choices import MASK_RULES, OBJECTIVES, PREDICTION_TYPES, SOLVERS
 from ..errors import RecipeError
-from ..schedulers import SOLVERS
 from ..spectrogram import MelConfig
 
 STAGES = ("vae", "flow", "vocoder", "assemble")
@@ -140,6 +139,10 @@ class FlowStageConfig:
             frequency bins).
         vae: the trained VAE folder (its ``scaling_factor`` is used) when ``codec`` is ``"vae"``.
         text_encoder: a transformers encoder (``google/flan-t5-large`` in the paper, ``minilm`` offline).
+        objective: ``"flow"`` (rectified flow matching, FlowSep), ``"diffusion"`` (DDPM on the same backbone and
+            source, sampled with DDIM or DPM-Solver++) or ``"predictive"`` (one pass to the target, a mask
+            network's job); see :mod:`flowsep.training.objective`. The run's ``scheduler/`` folder records it.
+        prediction_type: what a diffusion network predicts, ``"v_prediction"`` or ``"epsilon"``.
         timestep_sampling: ``"uniform"`` or ``"logit_normal"`` noise levels.
         logit_mean / logit_std: parameters of the logit-normal sampling.
         text_dropout: probability of replacing the caption by the null text (classifier-free guidance).
@@ -158,6 +161,8 @@ class FlowStageConfig:
     codec: str = "vae"
     vae: str | None = None
     text_encoder: str = "google/flan-t5-large"
+    objective: str = "flow"
+    prediction_type: str = "v_prediction"
     timestep_sampling: str = "uniform"
     logit_mean: float = 0.0
     logit_std: float = 1.0
@@ -216,7 +221,7 @@ class AssembleConfig:
     transformer: str | None = None
     vocoder: str | None = None
     text_encoder: str = "google/flan-t5-large"
-    scheduler: str = "euler"
+    scheduler: str | None = None
     bundle_text_encoder: bool = True
     source_noise: float | None = None
 
@@ -413,7 +418,15 @@ def validate(recipe: Recipe):
             "data.bandlimit_hz: [low, high] with 0 < low <= high <= half the sample rate",
         ),
         (recipe.vocoder.discriminator in ("mrd", "mbd"), "vocoder.discriminator: mrd or mbd"),
-        (recipe.assemble.scheduler in SOLVERS, f"assemble.scheduler: one of {', '.join(SOLVERS)}"),
+        (
+            recipe.assemble.scheduler in (None, *SOLVERS),
+            f"assemble.scheduler: one of {', '.join(SOLVERS)}",
+        ),
+        (recipe.flow.objective in OBJECTIVES, f"flow.objective: one of {', '.join(OBJECTIVES)}"),
+        (
+            recipe.flow.prediction_type in PREDICTION_TYPES,
+            f"flow.prediction_type: one of {', '.join(PREDICTION_TYPES)}",
+        ),
         (
             recipe.assemble.source_noise is None or recipe.assemble.source_noise >= 0,
             "assemble.source_noise: must not be negative",

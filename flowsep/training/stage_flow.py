@@ -2,8 +2,8 @@
 
 Per batch: level the mixtures (same gain on the targets) and encode both to latents with the pipeline's
 :class:`~flowsep.codec.AudioCodec` (a trained VAE, or ``flow.codec: mel``: the normalised log-mel), encode the
-captions to text states, and apply the :class:`~flowsep.training.objective.FlowMatchingObjective` (text dropout
-for classifier-free guidance). ``flow.waveform_loss_weight`` adds what the metric sees: the predicted target
+captions to text states, and apply the recipe's objective (``flow.objective``: flow matching, diffusion or
+predictive, :mod:`~flowsep.training.objective`; text dropout for classifier-free guidance). ``flow.waveform_loss_weight`` adds what the metric sees: the predicted target
 latent is decoded to a log-mel, the mask decoder turns it into a waveform, and its SI-SDR against the true
 target (capped at ``SI_SDR_CAP_DB``) is maximised.
 With ``flow.cache_dir`` the latents and text states come from a :mod:`~flowsep.training.latent_cache`.
@@ -19,22 +19,25 @@ import torch
 from diffusers import AutoencoderKL
 from torchmetrics.functional.audio import scale_invariant_signal_distortion_ratio
 
+from ..choices import SOLVER_FAMILIES
 from ..decoding import mask_decode
 from ..errors import RecipeError
 from ..figures import write_example
 from ..models import BigVGANVocoder, FlowSepTransformer, LogMelLatent, encode_text, load_text_encoder
+from ..schedulers import make_scheduler
 from .assemble import build_pipeline
 from .components import build_component
 from .data import make_codec
 from .latent_cache import LatentCacheDataset, build_latent_cache, collate_cached
-from .objective import FlowMatchingObjective
+from .objective import make_objective
 from .stage import StageTask
 
 SI_SDR_CAP_DB = 30.0  # a row separated this well stops pulling on the waveform loss
 
 
 class FlowStage(StageTask):
-    """Trains ``models["transformer"]`` and saves ``OUTPUT_DIR/transformer``."""
+    """Trains ``models["transformer"]`` and saves ``OUTPUT_DIR/transformer`` and the scheduler that samples it,
+    ``OUTPUT_DIR/scheduler``."""
 
     ema_model = "transformer"
 
@@ -46,10 +49,14 @@ class FlowStage(StageTask):
         super().setup(accelerator, weight_dtype)
         config, transformer = self.recipe.flow, self.transformer.config
         self.accelerator = accelerator
-        self.objective = FlowMatchingObjective(
-            config.timestep_sampling, config.logit_mean, config.logit_std, config.text_dropout,
-            transformer.source, transformer.source_noise, config.source_sigma_prob,
+        self.objective = make_objective(
+            config.objective, transformer.source, transformer.source_noise, config.prediction_type,
+            timestep_sampling=config.timestep_sampling, logit_mean=config.logit_mean, logit_std=config.logit_std,
+            text_dropout=config.text_dropout, source_sigma_prob=config.source_sigma_prob,
         )  # fmt: skip
+        self.scheduler = make_scheduler(
+            SOLVER_FAMILIES[config.objective][0], base_config={"prediction_type": config.prediction_type}
+        )
         if config.codec == "mel":
             latent_model = LogMelLatent(self.mel.n_mels)
         else:
@@ -136,7 +143,7 @@ class FlowStage(StageTask):
     def write_examples(self, items, models, folder: Path, device) -> dict:
         config = self.recipe.flow
         pipe = build_pipeline(
-            models["transformer"], self.text_encoder, self.tokenizer, self.vocoder, self.codec
+            models["transformer"], self.text_encoder, self.tokenizer, self.vocoder, self.codec, self.scheduler
         )
         figures = {}
         for index, item in enumerate(items):
@@ -153,3 +160,4 @@ class FlowStage(StageTask):
 
     def save(self, models, output_dir: Path):
         models["transformer"].save_pretrained(output_dir / "transformer")
+        self.scheduler.save_pretrained(output_dir / "scheduler")
