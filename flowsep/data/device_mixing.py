@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import torch
 from tqdm.auto import tqdm
 
-from ..audio import load_audio
+from ..audio import load_audio, scale_to_snr
 from .augment import band_limit
 from .datasets import SILENCE_PEAK, class_balance_weights
 from .manifest import ClipRecord
@@ -88,10 +88,15 @@ class DeviceMixtures(torch.utils.data.Dataset):
         ).long()
         self.audio = torch.cat([*waves, torch.zeros(self.segment)]).to(self.device)  # (total,), zero tail
         self.allowed = compatibility(self.records).to(self.device)
-        weights = class_balance_weights(self.records, class_balance)
-        self.sample_weights = weights
-        uniform = torch.ones(len(self.records))
-        self.weights = (uniform if weights is None else torch.as_tensor(weights)).float().to(self.device)
+        self.sample_weights = class_balance_weights(
+            self.records, class_balance
+        )  # the trainer's sampler reads it
+        draws = (
+            torch.ones(len(self.records))
+            if self.sample_weights is None
+            else torch.as_tensor(self.sample_weights)
+        )
+        self.interferer_weights = draws.float().to(self.device)
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -132,7 +137,7 @@ class DeviceMixtures(torch.utils.data.Dataset):
         ``interference`` ``(B, T)``, ``snr_db`` ``(B,)``, ``caption``, ``labels`` and ``id`` lists."""
         generator = self.generator(indices)
         targets = torch.tensor(indices, device=self.device)
-        pool = self.weights[None] * self.allowed[targets]  # (B, N)
+        pool = self.interferer_weights[None] * self.allowed[targets]  # (B, N)
         interferers = torch.multinomial(pool, 1, generator=generator)[:, 0]
         target = self.crops(targets, generator)
         for _ in range(RECROPS):
@@ -144,9 +149,7 @@ class DeviceMixtures(torch.utils.data.Dataset):
         target, interference = self._band_limit(target, generator), self._band_limit(interference, generator)
         low, high = self.snr_range
         snr = low + (high - low) * torch.rand(len(indices), device=self.device, generator=generator)
-        rms_target = target.pow(2).mean(-1).sqrt()
-        rms_interference = interference.pow(2).mean(-1).sqrt().clamp(min=1e-8)
-        interference = interference * (rms_target / rms_interference * 10 ** (-snr / 20))[:, None]
+        interference = scale_to_snr(target, interference, snr)
         picks = torch.randint(1 << 30, (len(indices),), device=self.device, generator=generator).tolist()
         records = [self.records[index] for index in indices]
         return {
