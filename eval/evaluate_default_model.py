@@ -10,8 +10,9 @@ Rows (SI-SDR, SI-SDRi, SDRi over the benchmark's items):
 * ``model, mask (<rule>)``: the model's generated target mel (``--steps`` Euler steps) through each mask rule;
 * ``model, 1 step``: the same network read out once from the mixture (``x0_hat = x1 - v``): what the flow's
   further steps add or cost;
-* ``predictive baseline``: with ``--predictive DIR``, a model of the same size and budget trained only at the
-  flow's start (``flow.source_sigma_prob: 1``), i.e. regressing the mask directly, read out in one step;
+* ``predictive baseline``: with ``--predictive DIR``, a model of the same size and budget trained with
+  ``flow.objective: predictive`` (one pass from the mixture to the target, e.g. ``runs/ablation/predictive/pipeline``
+  of ``eval/ablation.py``), through the pipeline (one pass);
 * ``model, vocoder``: the paper's decoder, when the model has a vocoder;
 * ``model, wording: <family>``: the same items queried with one wording of each family the corpus records on
   its valid and test rows (``query_wordings``: a one-word name, a synonym, a noun phrase, a sentence, an
