@@ -258,3 +258,15 @@ def normalize_mixture(wave: torch.Tensor, reference_rms: float = 0.1, max_peak: 
     gain = torch.where(level > 1e-8, reference_rms / level.clamp(min=1e-8), torch.ones_like(level))
     gain = torch.minimum(gain, max_peak / peak.clamp(min=1e-8))
     return wave * gain, gain
+
+
+def normalize_peak(wave: torch.Tensor, reference_peak: float = 0.5):
+    """The official FlowSep level: a mixture ``(..., T)`` less its mean, scaled so that its peak is
+    ``reference_peak`` (divided by ``peak + 1e-8``). Returns ``(scaled, gain)`` with ``gain`` shaped ``(..., 1)``;
+    silence gets gain 1."""
+    import torch
+
+    centred = wave - wave.mean(dim=-1, keepdim=True)
+    peak = centred.abs().amax(dim=-1, keepdim=True)
+    gain = torch.where(peak > 0, reference_peak / (peak + 1e-8), torch.ones_like(peak))
+    return centred * gain, gain

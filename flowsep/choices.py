@@ -18,6 +18,7 @@ SCHEDULER_FAMILIES = {  # a model folder's scheduler class -> the kind of model 
     "FlowMatchMidpointScheduler": "flow", "DDIMScheduler": "diffusion", "DPMSolverMultistepScheduler": "diffusion",
     "PredictiveScheduler": "predictive",
 }  # fmt: skip
+SIGMA_GRIDS = ("uniform", "diffusers")  # flowsep.schedulers.set_sigma_grid: a flow solver's steps
 OBJECTIVES = ("flow", "diffusion", "predictive")  # flowsep.training.objective
 PREDICTION_TYPES = ("v_prediction", "epsilon")  # flowsep.training.objective (diffusion)
 DTYPES = ("fp32", "fp16", "bf16")  # flowsep.loading.DTYPES

@@ -1,9 +1,11 @@
 """The audio codec, written once: wave -> level -> log-mel -> latent, and latent -> log-mel.
 
-:class:`AudioCodec` owns the log-mel front end (:class:`~flowsep.spectrogram.MelConfig`), the level every
-mixture is brought to (``reference_rms``), the latent model's encode and decode (a scaled VAE latent, or the
-normalised log-mel of :class:`~flowsep.models.mel_latent.LogMelLatent`), and the arithmetic between samples, mel
-frames and latent frames. :class:`~flowsep.FlowSepPipeline`, every training
+:class:`AudioCodec` owns the log-mel front end (:class:`~flowsep.spectrogram.MelConfig`, framing included), the
+level every mixture is brought to (``normalization``: an RMS of ``reference_rms``, flowsep's, or the official
+FlowSep's mean removal and peak of ``reference_peak``), the latent model's encode and decode (a scaled VAE latent:
+its posterior's mode or a sample, or the normalised log-mel of :class:`~flowsep.models.mel_latent.LogMelLatent`),
+and the arithmetic between samples, mel frames and latent frames. Each model folder records these settings
+(``model_index.json``); the defaults are flowsep's own models'. :class:`~flowsep.FlowSepPipeline`, every training
 stage and the evaluation scripts encode through it, so training encodes exactly as inference does.
 """
 
@@ -15,13 +17,22 @@ from dataclasses import asdict, fields
 import torch
 from diffusers import AutoencoderKL
 
-from .audio import normalize_mixture
+from .audio import normalize_mixture, normalize_peak
 from .models.mel_latent import LogMelLatent
 from .spectrogram import MelConfig, log_mel_spectrogram
 from .windowing import WindowPlan
 
 # Front-end settings a pipeline keeps in model_index.json (the log floor is fixed by BigVGAN's front end)
 MEL_KEYS = tuple(field.name for field in fields(MelConfig) if field.name != "log_floor")
+NORMALIZATIONS = ("rms", "peak")
+POSTERIORS = ("mode", "sample")
+# The level and latent settings, with the defaults that folders written before they existed get
+LEVEL_DEFAULTS = {
+    "normalization": "rms",
+    "reference_rms": 0.1,
+    "reference_peak": 0.5,
+    "latent_posterior": "mode",
+}
 
 
 class AudioCodec:
@@ -33,7 +44,12 @@ class AudioCodec:
             `(B, 1, N, M)`: a 1-channel KL autoencoder (latents scaled by its `scaling_factor`) or the per-band
             normalisation of the log-mel; needed by `encode`, `decode` and the latent-frame arithmetic only.
         mel ([`MelConfig`], *optional*): the log-mel front end the VAE was trained on (default: FlowSep's).
-        reference_rms (`float`, defaults to 0.1): level every mixture is brought to before encoding.
+        reference_rms (`float`, defaults to 0.1): RMS every mixture is brought to before encoding (`"rms"`).
+        normalization (`str`, defaults to `"rms"`): `"rms"` (flowsep's: `reference_rms`, the peak kept under
+            0.99) or `"peak"` (the official FlowSep's: the mean removed, the peak brought to `reference_peak`).
+        reference_peak (`float`, defaults to 0.5): peak of a `"peak"`-normalised mixture.
+        latent_posterior (`str`, defaults to `"mode"`): a VAE latent is its posterior's `"mode"` or a `"sample"`
+            (the official FlowSep's), drawn from the generator given to `encode`.
     """
 
     def __init__(
@@ -41,20 +57,31 @@ class AudioCodec:
         vae: AutoencoderKL | LogMelLatent | None = None,
         mel: MelConfig | None = None,
         reference_rms: float = 0.1,
+        normalization: str = "rms",
+        reference_peak: float = 0.5,
+        latent_posterior: str = "mode",
     ):
+        if normalization not in NORMALIZATIONS or latent_posterior not in POSTERIORS:
+            raise ValueError(
+                f"normalization {normalization!r}, latent_posterior {latent_posterior!r}: "
+                f"choose from {NORMALIZATIONS} and {POSTERIORS}"
+            )
         self.vae, self.mel, self.reference_rms = vae, mel or MelConfig(), reference_rms
+        self.normalization, self.reference_peak = normalization, reference_peak
+        self.latent_posterior = latent_posterior
 
     @classmethod
     def from_config(cls, config: Mapping, vae: AutoencoderKL | LogMelLatent | None = None) -> AudioCodec:
-        """From flat front-end settings (a pipeline's config: `sample_rate`, ..., `fmax`, `reference_rms`)."""
-        mel = MelConfig(**{key: config[key] for key in MEL_KEYS})
-        return cls(vae, mel, config["reference_rms"])
+        """From flat front-end settings (a pipeline's config: `sample_rate`, ..., `fmax`, `framing`,
+        `reference_rms`, ...); level and latent settings it lacks take `LEVEL_DEFAULTS`."""
+        mel = MelConfig(**{key: config[key] for key in MEL_KEYS if key in config})
+        return cls(vae, mel, **{key: config.get(key, value) for key, value in LEVEL_DEFAULTS.items()})
 
     @property
     def config(self) -> dict:
         """The flat front-end settings a pipeline stores, the inverse of `from_config`."""
         settings = {key: value for key, value in asdict(self.mel).items() if key in MEL_KEYS}
-        return settings | {"reference_rms": self.reference_rms}
+        return settings | {key: getattr(self, key) for key in LEVEL_DEFAULTS}
 
     @property
     def sample_rate(self) -> int:
@@ -89,12 +116,17 @@ class AudioCodec:
         return WindowPlan(length, window, overlap, self.mel.hop_length, unit)
 
     def level(self, wave: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Mixtures `(..., S)` brought to `reference_rms` (peak under 0.99): `(scaled, gain (..., 1))`."""
+        """Mixtures `(..., S)` at the model's level (`normalization`): `(scaled, gain (..., 1))`."""
+        if self.normalization == "peak":
+            return normalize_peak(wave, self.reference_peak)
         return normalize_mixture(wave, self.reference_rms)
 
     def level_pair(self, mixture: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Mixtures `(B, S)` levelled, and their targets `(B, S)` scaled by the same gain (for training)."""
+        """Mixtures `(B, S)` levelled, and their targets `(B, S)` scaled by the same gain (for training; less
+        their mean too under `"peak"`, so that target and interferer still add up to the mixture)."""
         mixture, gain = self.level(mixture)
+        if self.normalization == "peak":
+            target = target - target.mean(dim=-1, keepdim=True)
         return mixture, target * gain
 
     def log_mel(self, wave: torch.Tensor) -> torch.Tensor:
@@ -116,17 +148,21 @@ class AudioCodec:
         return self.mel_to_image(self.log_mel(wave))
 
     def encode(
-        self, wave: torch.Tensor, device: torch.device | str | None = None
+        self,
+        wave: torch.Tensor,
+        device: torch.device | str | None = None,
+        generator: torch.Generator | list[torch.Generator] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Levelled waveforms `(B, S)` -> (latents `(B, C, T, F)` in the latent model's dtype: a VAE's posterior
-        mode times `scaling_factor`, or the normalised log-mel image; log-mels `(B, M, N)`), on `device`
-        (default: the latent model's)."""
+        mode or sample (`latent_posterior`, drawn from `generator`, or one per row) times `scaling_factor`, or the normalised
+        log-mel image; log-mels `(B, M, N)`), on `device` (default: the latent model's)."""
         mel = self.log_mel(wave.to(self.vae.device if device is None else device))  # (B, M, N)
         image = self.mel_to_image(mel).to(self.vae.dtype)  # (B, 1, N, M)
         if isinstance(self.vae, LogMelLatent):
             return self.vae.encode(image), mel
-        latents = self.vae.encode(image).latent_dist.mode() * self.vae.config.scaling_factor
-        return latents, mel
+        posterior = self.vae.encode(image).latent_dist
+        latents = posterior.sample(generator) if self.latent_posterior == "sample" else posterior.mode()
+        return latents * self.vae.config.scaling_factor, mel
 
     def decode(self, latents: torch.Tensor) -> torch.Tensor:
         """Latents `(B, C, T, F)` -> log-mels `(B, M, N)`, float32."""

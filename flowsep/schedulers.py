@@ -27,7 +27,7 @@ from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.schedulers.scheduling_utils import SchedulerMixin
 from diffusers.utils import BaseOutput
 
-from .choices import SCHEDULER_FAMILIES, SOLVER_FAMILIES
+from .choices import SCHEDULER_FAMILIES, SIGMA_GRIDS, SOLVER_FAMILIES
 from .errors import UsageError
 
 # The DDPM schedule of flowsep's diffusion objective: Stable Diffusion's betas rescaled to zero terminal SNR
@@ -185,3 +185,29 @@ def make_scheduler(
             config.pop("clip_sample")
         return SOLVERS[solver](**config)
     return PredictiveScheduler()
+
+
+def set_sigma_grid(
+    scheduler: SchedulerMixin,
+    num_inference_steps: int,
+    grid: str = "uniform",
+    device: str | torch.device | None = None,
+):
+    """``scheduler.set_timesteps`` for ``num_inference_steps`` steps; a flow solver's on ``grid``.
+
+    ``"uniform"``: steps of ``1 / N`` from sigma 1 to 0 (the official FlowSep's Euler grid, ``t = linspace(0, 1,
+    N + 1)``; explicit sigmas for Euler, the end point ``1 / N`` for Heun). ``"diffusers"``: diffusers' own, ``N``
+    points from 1 to ``1 / num_train_timesteps`` and then 0 (for 10 Euler steps, nine of 0.111 and one of 0.001).
+    Both pass through the solver's ``shift``; the midpoint solver is uniform either way, other families keep their
+    own schedules."""
+    if grid not in SIGMA_GRIDS:
+        raise UsageError(f"unknown sigma grid {grid!r}: choose one of {', '.join(SIGMA_GRIDS)}")
+    if grid == "uniform" and isinstance(scheduler, FlowMatchEulerDiscreteScheduler):
+        sigmas = np.linspace(1.0, 0.0, num_inference_steps + 1)[:-1]
+        scheduler.set_timesteps(sigmas=sigmas, device=device)
+    elif grid == "uniform" and isinstance(scheduler, FlowMatchHeunDiscreteScheduler):
+        end, scheduler.sigma_min = scheduler.sigma_min, 1.0 / num_inference_steps
+        scheduler.set_timesteps(num_inference_steps, device=device)
+        scheduler.sigma_min = end
+    else:
+        scheduler.set_timesteps(num_inference_steps, device=device)

@@ -1,8 +1,14 @@
 """The BigVGAN / AudioLDM log-mel front end and the STFT it is built on.
 
-The mel matches :func:`bigvgan.meldataset.mel_spectrogram` (reflect padding by ``(n_fft - hop) / 2``,
-``center=False``, magnitude ``sqrt(re^2 + im^2 + 1e-9)``, librosa's Slaney mel filters, ``log(clamp(x, 1e-5))``)
-so that released BigVGAN vocoders work on it. A signal of ``k * hop_length`` samples gives exactly ``k`` frames.
+Two framings (``MelConfig.framing``), both with librosa's Slaney mel filters and ``log(clamp(x, 1e-5))``:
+
+* ``"bigvgan"`` matches :func:`bigvgan.meldataset.mel_spectrogram`: reflect padding by ``(n_fft - hop) / 2``,
+  ``center=False``, magnitude ``sqrt(re^2 + im^2 + 1e-9)``; frame ``k`` is centred on sample ``k * hop + hop / 2``.
+* ``"tacotron"`` matches the TacotronSTFT front end of AudioLDM and of the official FlowSep inference: reflect
+  padding by ``n_fft / 2`` (librosa's ``center=True``), magnitude ``sqrt(re^2 + im^2)``; frame ``k`` is centred on
+  sample ``k * hop``, half a hop earlier, and the extra last frame is dropped.
+
+A signal of ``k * hop_length`` samples gives exactly ``k`` frames in either framing.
 """
 
 from __future__ import annotations
@@ -16,7 +22,8 @@ import torch.nn.functional as F
 
 @dataclass(frozen=True)
 class MelConfig:
-    """Front-end settings. Defaults are FlowSep's: 16 kHz, 64 bands, hop 160 (100 frames per second)."""
+    """Front-end settings. Defaults are FlowSep's: 16 kHz, 64 bands, hop 160 (100 frames per second), framed
+    as BigVGAN frames its mels (``framing``: ``"bigvgan"`` or ``"tacotron"``, see the module docstring)."""
 
     sample_rate: int = 16000
     n_fft: int = 1024
@@ -26,6 +33,14 @@ class MelConfig:
     fmin: float = 0.0
     fmax: float = 8000.0
     log_floor: float = 1e-5
+    framing: str = "bigvgan"
+
+    def __post_init__(self):
+        if self.framing not in FRAMINGS:
+            raise ValueError(f"unknown mel framing {self.framing!r}: choose one of {FRAMINGS}")
+
+
+FRAMINGS = ("bigvgan", "tacotron")
 
 
 @lru_cache(maxsize=8)
@@ -44,11 +59,12 @@ def mel_basis(config: MelConfig, device: torch.device | str = "cpu") -> torch.Te
 
 
 def stft(wave: torch.Tensor, config: MelConfig) -> torch.Tensor:
-    """Complex STFT with BigVGAN's framing: ``(B, T) -> (B, n_fft // 2 + 1, T // hop_length)``."""
-    padding = (config.n_fft - config.hop_length) // 2
+    """Complex STFT in the config's framing: ``(B, T) -> (B, n_fft // 2 + 1, T // hop_length)``."""
+    tacotron = config.framing == "tacotron"
+    padding = config.n_fft // 2 if tacotron else (config.n_fft - config.hop_length) // 2
     padded = F.pad(wave.unsqueeze(1), (padding, padding), mode="reflect").squeeze(1)
     window = torch.hann_window(config.win_length, device=wave.device, dtype=wave.dtype)
-    return torch.stft(
+    spec = torch.stft(
         padded,
         config.n_fft,
         hop_length=config.hop_length,
@@ -59,6 +75,7 @@ def stft(wave: torch.Tensor, config: MelConfig) -> torch.Tensor:
         onesided=True,
         return_complex=True,
     )
+    return spec[..., : wave.shape[-1] // config.hop_length] if tacotron else spec
 
 
 def mel_from_magnitude(magnitude: torch.Tensor, config: MelConfig) -> torch.Tensor:
@@ -73,5 +90,6 @@ def log_mel_spectrogram(wave: torch.Tensor, config: MelConfig = MelConfig()) -> 
     if wave.dim() == 1:
         wave = wave.unsqueeze(0)
     spec = torch.view_as_real(stft(wave, config))
-    magnitude = torch.sqrt(spec.pow(2).sum(-1) + 1e-9)  # (B, bins, frames)
+    floor = 0.0 if config.framing == "tacotron" else 1e-9
+    magnitude = torch.sqrt(spec.pow(2).sum(-1) + floor)  # (B, bins, frames)
     return mel_from_magnitude(magnitude, config)

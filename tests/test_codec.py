@@ -2,13 +2,15 @@
 
 from pathlib import Path
 
+import numpy as np
+import pytest
 import torch
 from accelerate import Accelerator
 from accelerate.state import AcceleratorState, GradientState
-from conftest import noise_mixture
+from conftest import noise_mixture, tone
 
 from flowsep.codec import AudioCodec
-from flowsep.spectrogram import MelConfig
+from flowsep.spectrogram import MelConfig, log_mel_spectrogram, mel_basis
 from flowsep.testing import make_tiny_pipeline
 from flowsep.training import load_recipe
 from flowsep.training.stage_flow import FlowStage
@@ -76,3 +78,66 @@ def test_training_encodes_exactly_as_the_pipeline(tmp_path):
         source_noise=0.0,
     )
     torch.testing.assert_close(out.audios, inputs["mixture_latents"], atol=1e-5, rtol=1e-5)
+
+
+# ---------------------------------------------------------------- per-model front ends
+
+
+def test_a_folder_without_the_newer_settings_gets_flowsep_defaults():
+    config = {
+        key: value for key, value in AudioCodec().config.items() if key in ("sample_rate", "reference_rms")
+    }
+    codec = AudioCodec.from_config(config)
+    assert codec.mel == MelConfig() and (codec.normalization, codec.latent_posterior) == ("rms", "mode")
+    with pytest.raises(ValueError, match="normalization 'loudness'"):
+        AudioCodec(normalization="loudness")
+    with pytest.raises(ValueError, match="unknown mel framing 'librosa'"):
+        MelConfig(framing="librosa")
+
+
+def test_tacotron_frames_are_centred_on_multiples_of_the_hop():
+    """Frame k is the Hann-windowed DFT magnitude of the signal reflect-padded by n_fft / 2, from sample
+    k * hop (numpy's rfft here), through the mel filters and log(clamp(x, 1e-5)); BigVGAN's frames sit half a
+    hop later, so away from the edges they are the Tacotron frames of the signal less its first 80 samples."""
+    wave = torch.from_numpy(noise_mixture(seconds=0.5)).double()
+    config, hop = MelConfig(framing="tacotron"), 160
+    padded = np.pad(wave.numpy(), 512, mode="reflect")
+    window = np.hanning(1025)[:-1]  # periodic Hann of 1024
+    frames = np.stack([np.abs(np.fft.rfft(padded[k * hop : k * hop + 1024] * window)) for k in range(50)], 1)
+    expected = np.log(np.maximum(mel_basis(config).double().numpy() @ frames, 1e-5))
+    ours = log_mel_spectrogram(wave.float(), config)[0]
+    assert ours.shape == (64, 50)
+    np.testing.assert_allclose(ours.numpy(), expected, rtol=0, atol=2e-4)
+    bigvgan = log_mel_spectrogram(wave.float(), MelConfig())[0]
+    later = log_mel_spectrogram(wave[80:].float(), config)[0]
+    torch.testing.assert_close(bigvgan[:, 4:-4], later[:, 4 : bigvgan.shape[1] - 4], rtol=0, atol=1e-4)
+
+
+def test_peak_level_removes_the_mean_and_keeps_pairs_summing_to_the_mixture():
+    codec = AudioCodec(normalization="peak", reference_peak=0.5)
+    target, interferer = tone(440, 0.3) + 0.2, tone(1000, 0.1) - 0.05  # offsets: the mean goes
+    mixture = target + interferer
+    scaled, gain = codec.level(mixture)
+    centred = mixture - mixture.mean()
+    assert float(scaled.mean()) == pytest.approx(0.0, abs=1e-7)
+    assert float(scaled.abs().max()) == pytest.approx(0.5, rel=1e-6)
+    torch.testing.assert_close(gain, 0.5 / (centred.abs().max(dim=-1, keepdim=True).values + 1e-8))
+    levelled, scaled_target = codec.level_pair(mixture[None], target[None])
+    scaled_interferer = (interferer - interferer.mean()) * gain
+    torch.testing.assert_close(levelled[0], scaled_target[0] + scaled_interferer, rtol=0, atol=1e-6)
+    silent, gain = codec.level(torch.zeros(100))
+    assert float(gain) == 1.0 and not silent.any()
+
+
+def test_a_sampled_posterior_is_mean_plus_std_times_the_generators_noise():
+    pipe = make_tiny_pipeline()
+    codec = AudioCodec(pipe.vae, latent_posterior="sample")
+    wave = torch.from_numpy(noise_mixture(seconds=0.32))[None]
+    with torch.no_grad():
+        latents, mel = codec.encode(wave, generator=torch.Generator().manual_seed(4))
+        posterior = pipe.vae.encode(codec.mel_to_image(mel)).latent_dist
+    noise = torch.randn(posterior.mean.shape, generator=torch.Generator().manual_seed(4))
+    expected = (posterior.mean + posterior.std * noise) * pipe.vae.config.scaling_factor
+    torch.testing.assert_close(latents, expected, rtol=0, atol=1e-6)
+    mode, _ = AudioCodec(pipe.vae).encode(wave)
+    assert not torch.allclose(latents, mode)

@@ -73,3 +73,21 @@ def test_default_model_starts_from_the_mixture_without_noise(default_pipe):
         for seed in (0, 1)
     ]  # fmt: skip
     torch.testing.assert_close(outputs[0], outputs[1], rtol=0, atol=0)
+
+
+def test_default_model_outputs_are_pinned(default_pipe):
+    """flowsep-mini on the demo, 10 steps, as computed before model folders recorded their front end and sigma
+    grid (every 20th latent frame, every 100th sample of data/flowsep_mini_outputs.npz): its folder keeps the
+    BigVGAN framing, the RMS level and diffusers' grid, so its outputs stay the same."""
+    pipe = default_pipe
+    assert (pipe.config.framing, pipe.config.normalization, pipe.config.sigma_grid) == (
+        "bigvgan",
+        "rms",
+        "diffusers",
+    )
+    mixture = load_audio(ASSETS / "demo_mixture.flac", target_sample_rate=16000)
+    queries, pinned = ["a man speaking", "bells ringing"], np.load(DATA / "flowsep_mini_outputs.npz")
+    latents = pipe(queries, mixture, sample_rate=16000, num_inference_steps=10, output_type="latent").audios
+    audio = pipe(queries, mixture, sample_rate=16000, num_inference_steps=10).audios
+    np.testing.assert_allclose(latents[:, :, ::20].numpy(), pinned["latent"], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(audio[:, ::100], pinned["audio"], rtol=0, atol=1e-6)

@@ -10,8 +10,9 @@ import math
 import pytest
 import torch
 
+from flowsep.errors import UsageError
 from flowsep.flow import interpolate, sample_sigmas, source_sample, timestep_from_sigma, velocity
-from flowsep.schedulers import FlowMatchMidpointScheduler, make_scheduler
+from flowsep.schedulers import FlowMatchMidpointScheduler, make_scheduler, set_sigma_grid
 from flowsep.training import FlowMatchingObjective
 
 SHAPE = (64, 4, 8, 8)  # (B, C, T, F): 16,384 values, enough for statistics to 1 %
@@ -294,6 +295,32 @@ def test_heun_with_shift_is_second_order_accurate():
     """(Its error changes sign near 16 steps at shift 3, so the bound is on the error, not on its ratio.)"""
     assert error("heun", 16, shift=3.0) < 1e-4
     assert error("heun", 64, shift=3.0) < 1e-4
+
+
+@pytest.mark.parametrize(
+    "solver, grid, shift, sigmas",
+    [
+        ("euler", "uniform", 1.0, [1.0, 0.75, 0.5, 0.25, 0.0]),  # the official FlowSep's t = linspace(0, 1, 5)
+        ("euler", "uniform", 3.0, [1.0, 0.9, 0.75, 0.5, 0.0]),  # 3 s / (1 + 2 s) at s = 0.75, 0.5, 0.25
+        ("euler", "diffusers", 1.0, [1.0, 0.667, 0.334, 0.001, 0.0]),  # linspace(1000, 1, 4) / 1000, then 0
+        ("heun", "uniform", 1.0, [1.0, 0.75, 0.75, 0.5, 0.5, 0.25, 0.25, 0.0]),  # inner points visited twice
+        ("heun", "diffusers", 1.0, [1.0, 0.667, 0.667, 0.334, 0.334, 0.001, 0.001, 0.0]),
+        ("midpoint", "diffusers", 1.0, [1.0, 0.75, 0.5, 0.25, 0.0]),  # uniform whatever the grid
+    ],
+)  # fmt: skip
+def test_sigma_grids_of_four_steps(solver, grid, shift, sigmas):
+    scheduler = make_scheduler(solver, shift=shift)
+    set_sigma_grid(scheduler, 4, grid)
+    torch.testing.assert_close(scheduler.sigmas, torch.tensor(sigmas), rtol=0, atol=1e-6)
+    fresh = make_scheduler(solver, shift=shift)
+    set_sigma_grid(fresh, 4, "diffusers")
+    set_sigma_grid(scheduler, 4, "diffusers")  # a uniform grid leaves nothing behind (Heun's end point)
+    torch.testing.assert_close(scheduler.sigmas, fresh.sigmas)
+
+
+def test_an_unknown_sigma_grid_is_refused():
+    with pytest.raises(UsageError, match="unknown sigma grid 'karras'"):
+        set_sigma_grid(make_scheduler("euler"), 4, "karras")
 
 
 def test_midpoint_schedule_has_shifted_points_and_midpoints():

@@ -9,7 +9,7 @@ import torch
 from flowsep.flow import NUM_TRAIN_TIMESTEPS
 from flowsep.models import FlowSepTransformer
 from flowsep.models.transformer_flowsep import FlowSepTransformerOutput
-from flowsep.schedulers import make_scheduler
+from flowsep.schedulers import make_scheduler, set_sigma_grid
 from flowsep.testing import make_tiny_pipeline
 
 VELOCITY = 0.5
@@ -37,9 +37,9 @@ def recording_pipe(**config):
 
 
 def grid(solver: str) -> torch.Tensor:
-    """The timesteps a fresh scheduler of ``solver`` visits in ``STEPS`` steps."""
+    """The timesteps a fresh scheduler of ``solver`` visits in ``STEPS`` steps on the default (uniform) grid."""
     scheduler = make_scheduler(solver, shift=SHIFT)
-    scheduler.set_timesteps(STEPS)
+    set_sigma_grid(scheduler, STEPS)
     return scheduler.timesteps.float()
 
 

@@ -53,7 +53,17 @@ def run_settings(args: argparse.Namespace) -> dict:
     model = str(args.model or default_model())
     if Path(model).exists():
         model = str(Path(model).resolve())
-    keys = ("solver", "shift", "decoder", "mask_rule", "source_noise", "guidance", "seed", "dtype")
+    keys = (
+        "solver",
+        "shift",
+        "sigma_grid",
+        "decoder",
+        "mask_rule",
+        "source_noise",
+        "guidance",
+        "seed",
+        "dtype",
+    )
     return {"model": model} | {key: getattr(args, key) for key in keys}
 
 

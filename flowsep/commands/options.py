@@ -9,7 +9,16 @@ from __future__ import annotations
 import argparse
 import math
 
-from ..choices import DECODERS, DTYPES, MASK_RULES, MAX_STEPS, SCHEDULER_FAMILIES, SOLVER_FAMILIES, SOLVERS
+from ..choices import (
+    DECODERS,
+    DTYPES,
+    MASK_RULES,
+    MAX_STEPS,
+    SCHEDULER_FAMILIES,
+    SIGMA_GRIDS,
+    SOLVER_FAMILIES,
+    SOLVERS,
+)
 from ..errors import UsageError
 
 
@@ -85,7 +94,14 @@ def add_model_arguments(parser: argparse.ArgumentParser, steps_nargs: str | None
         help="sampler (default: the model's own; flow: euler, heun, midpoint; diffusion: ddim, dpmsolver++)",
     )  # fmt: skip
     parser.add_argument("--shift", type=positive, default=None, help="timestep shift of the schedule (> 0)")
-    parser.add_argument("--decoder", choices=DECODERS, default="mask", help="waveform decoder")
+    parser.add_argument(
+        "--sigma-grid", choices=SIGMA_GRIDS, default=None,
+        help="a flow solver's steps: uniform (N steps of 1/N) or diffusers (ending at 0.001; default: the model's)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--decoder", choices=DECODERS, default=None,
+        help="waveform decoder (default: the model's; mask for flowsep's, vocoder for the official FlowSep)",
+    )  # fmt: skip
     parser.add_argument("--mask-rule", choices=MASK_RULES, default="ratio", help="mask of the mask decoder")
     parser.add_argument(
         "--source-noise", type=non_negative, default=None,
@@ -105,7 +121,7 @@ def sampling_options(args: argparse.Namespace) -> dict:
     """The pipeline keyword arguments that :func:`add_model_arguments` sets (besides the model and its solver)."""
     return {
         "num_inference_steps": args.steps, "guidance_scale": args.guidance, "decoder": args.decoder,
-        "mask_rule": args.mask_rule, "source_noise": args.source_noise,
+        "mask_rule": args.mask_rule, "source_noise": args.source_noise, "sigma_grid": args.sigma_grid,
     }  # fmt: skip
 
 

@@ -34,6 +34,7 @@ SETTING_KEYS = (
     "guidance",
     "solver",
     "shift",
+    "sigma_grid",
     "decoder",
     "mask_rule",
     "source_noise",

