@@ -1,4 +1,5 @@
-"""The names a user may choose among (decoders, mask rules, solvers, dtypes, metrics), without importing torch.
+"""The names a user may choose among (decoders, mask rules, solvers, dtypes, metrics, benchmark kinds) and the
+bounds of numeric options, without importing torch.
 
 The command line reads them here so that ``flowsep --help`` and flag errors answer in a fraction of a second.
 :mod:`flowsep.decoding` takes its lists from here; the others are checked against the modules that implement
@@ -25,4 +26,11 @@ DTYPES = ("fp32", "fp16", "bf16")  # flowsep.loading.DTYPES
 METRICS = ("sisdr", "clap", "fad")  # flowsep.metrics.METRICS
 FAD_BACKBONES = ("clap", "encodec", "pann", "vggish")  # flowsep.metrics.fad.BACKBONE_SAMPLE_RATES
 DEFAULT_CLAP_CHECKPOINT = "laion/clap-htsat-unfused"  # flowsep.metrics.clap
+BENCHMARK_KINDS = (  # flowsep.evaluation.kinds.KINDS
+    "audiocaps", "vggsound", "esc50", "manifest", "dcase2024-validation", "dcase2024-eval-synthetic",
+    "dcase2024-eval-real",
+)  # fmt: skip
 MAX_STEPS = 1000  # ODE steps a command accepts (the paper uses 1 to 100)
+# The largest |guidance scale|, source noise and timestep shift (from ~1e20 the output is a constant)
+MAX_SCALE = 100.0
+MAX_SEED = 2**64 - 1  # seeds are 64-bit (torch.Generator.manual_seed)

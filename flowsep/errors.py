@@ -27,3 +27,7 @@ class UsageError(FlowSepError, ValueError):
 
 class OutputPathError(FlowSepError, OSError):
     """An output path that cannot be written safely (exists, would replace an input, outside the output folder)."""
+
+
+class NumericalError(FlowSepError, ArithmeticError):
+    """A computation that gave NaN or Inf (a diverged flow, non-finite weights), named by its step."""

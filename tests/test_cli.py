@@ -85,7 +85,7 @@ def test_errors_are_one_line_without_traceback(saved_tiny_pipe, tmp_path):
     "flags, message",
     [
         (["--steps", "0"], "argument --steps: must be at least 1"),
-        (["--source-noise", "-1"], "argument --source-noise: must be >= 0"),
+        (["--source-noise", "-1"], "argument --source-noise: must be at least 0 and at most 100"),
         (["--solver", "rk4"], "argument --solver: invalid choice"),
         (["--bogus"], "unrecognized arguments: --bogus"),
     ],

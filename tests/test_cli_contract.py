@@ -295,7 +295,7 @@ CASES = [
         [*SEP, "-o", "out/o.wav", "--spans", "--spans-min-duration", "-1"],
         None,
         2,
-        "--spans-min-duration: must be >= 0",
+        "--spans-min-duration: must be at least 0",
     ),  # fmt: skip
     (
         "--spans-min-gap word",

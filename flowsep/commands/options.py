@@ -13,6 +13,8 @@ from ..choices import (
     DECODERS,
     DTYPES,
     MASK_RULES,
+    MAX_SCALE,
+    MAX_SEED,
     MAX_STEPS,
     SCHEDULER_FAMILIES,
     SIGMA_GRIDS,
@@ -40,41 +42,35 @@ def _number(text: str, kind=float):
     return value
 
 
-def finite(text: str) -> float:
-    """argparse type: a finite float (no nan, no inf)."""
-    return _number(text)
+def bounded(low: float | None = None, high: float | None = None, kind=float, above: bool = False):
+    """An argparse type: a finite number of ``kind`` (``float`` or ``int``) at least ``low`` (more than ``low``
+    when ``above``) and at most ``high``; every numeric flag of every command is one of these."""
+
+    def parse(text: str):
+        value = _number(text, kind)
+        if (low is not None and (value <= low if above else value < low)) or (
+            high is not None and value > high
+        ):
+            parts = [] if low is None else [f"> {low:g}" if above else f"at least {low:g}"]
+            parts += [] if high is None else [f"at most {high:g}" if kind is float else f"at most {high}"]
+            raise argparse.ArgumentTypeError(f"must be {' and '.join(parts)}, got {text}")
+        return value
+
+    return parse
 
 
-def non_negative(text: str) -> float:
-    """argparse type: a finite float >= 0."""
-    value = _number(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return value
-
-
-def positive(text: str) -> float:
-    """argparse type: a finite float > 0."""
-    value = _number(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
-
-
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1."""
-    value = _number(text, int)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
-    return value
-
-
-def step_count(text: str) -> int:
-    """argparse type: an ODE step count, 1 to ``MAX_STEPS``."""
-    value = _number(text, int)
-    if not 1 <= value <= MAX_STEPS:
-        raise argparse.ArgumentTypeError(f"must be at least 1 and at most {MAX_STEPS}, got {text}")
-    return value
+finite = bounded()
+non_negative = bounded(0.0)
+positive = bounded(0.0, above=True)
+positive_int = bounded(1, kind=int)
+non_negative_int = bounded(0, kind=int)
+step_count = bounded(1, MAX_STEPS, int)
+guidance_scale = bounded(-MAX_SCALE, MAX_SCALE)
+source_noise = bounded(0.0, MAX_SCALE)
+timestep_shift = bounded(0.0, MAX_SCALE, above=True)
+seed = bounded(0, MAX_SEED, int)
+seconds = bounded(0.0, 3600.0, above=True)  # a clip or item length
+sample_rate = bounded(1000, 384000, int)  # the rates soundfile writes
 
 
 def add_model_arguments(parser: argparse.ArgumentParser, steps_nargs: str | None = None):
@@ -87,13 +83,21 @@ def add_model_arguments(parser: argparse.ArgumentParser, steps_nargs: str | None
         help=f"ODE steps, 1 to {MAX_STEPS} (default 10)" + ("; several values run one system each" if steps_nargs else ""),
     )  # fmt: skip
     parser.add_argument(
-        "--guidance", type=finite, default=1.0, help="classifier-free guidance scale (1 = off)"
+        "--guidance",
+        type=guidance_scale,
+        default=1.0,
+        help=f"classifier-free guidance scale, -{MAX_SCALE:g} to {MAX_SCALE:g} (1 = off)",
     )
     parser.add_argument(
         "--solver", choices=SOLVERS, default=None,
         help="sampler (default: the model's own; flow: euler, heun, midpoint; diffusion: ddim, dpmsolver++)",
     )  # fmt: skip
-    parser.add_argument("--shift", type=positive, default=None, help="timestep shift of the schedule (> 0)")
+    parser.add_argument(
+        "--shift",
+        type=timestep_shift,
+        default=None,
+        help=f"timestep shift of the schedule (> 0, at most {MAX_SCALE:g})",
+    )
     parser.add_argument(
         "--sigma-grid", choices=SIGMA_GRIDS, default=None,
         help="a flow solver's steps: uniform (N steps of 1/N) or diffusers (ending at 0.001; default: the model's)",
@@ -104,15 +108,13 @@ def add_model_arguments(parser: argparse.ArgumentParser, steps_nargs: str | None
     )  # fmt: skip
     parser.add_argument("--mask-rule", choices=MASK_RULES, default="ratio", help="mask of the mask decoder")
     parser.add_argument(
-        "--source-noise", type=non_negative, default=None,
+        "--source-noise", type=source_noise, default=None,
         help="start noise of a model whose flow starts from the mixture (0 = deterministic; default: the model's)",
     )  # fmt: skip
     parser.add_argument(
-        "--seed",
-        type=int,
-        default=0,
-        help="seed of the start noise (no effect when it is 0, as for flowsep-mini)",
-    )
+        "--seed", type=seed, default=0,
+        help="seed of the start noise, 0 to 2^64 - 1 (no effect when the source noise is 0, as for flowsep-mini)",
+    )  # fmt: skip
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, mps (default: auto)")
     parser.add_argument("--dtype", choices=DTYPES, default="fp32", help="weights' dtype")
 

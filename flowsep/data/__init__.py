@@ -26,10 +26,21 @@ Modules:
   benchmark mixtures alike.
 """
 
-from .datasets import ClipDataset, MixtureDataset, collate_batch, crop_or_pad, load_segment
-from .manifest import ClipRecord, ManifestError, filter_split, read_manifest, write_manifest
-from .pairing import caption_keywords, compatible
-from .readers import READERS, build_manifest
+# Imported on first use (PEP 562): reading a manifest (the command line's checks) does not import torch.
+from ..lazy import lazy_attributes
+
+_LAZY = {
+    **dict.fromkeys(
+        ("ClipDataset", "MixtureDataset", "collate_batch", "crop_or_pad", "load_segment"), ".datasets"
+    ),
+    **dict.fromkeys(
+        ("ClipRecord", "ManifestError", "filter_split", "read_manifest", "write_manifest"), ".manifest"
+    ),
+    **dict.fromkeys(("caption_keywords", "compatible"), ".pairing"),
+    **dict.fromkeys(("READERS", "build_manifest"), ".readers"),
+}
+
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())
 
 __all__ = [
     "READERS",

@@ -9,17 +9,27 @@
   separating a benchmark (resumable, across processes), scoring it, and writing tables and figures.
 """
 
-from .benchmark import (
-    Benchmark,
-    BenchmarkItem,
-    BenchmarkWriter,
-    quantize_pcm16,
-    read_benchmark,
-    resolve_benchmark,
-)
-from .kinds import KINDS, BuildSpec, build_benchmark
-from .mixing import ClipLoader, Levels, MixturePlan, mix
-from .planning import random_plans
+# Imported on first use (PEP 562): reading a benchmark (the command line's checks) does not import torch.
+from ..lazy import lazy_attributes
+
+_LAZY = {
+    **dict.fromkeys(
+        (
+            "Benchmark",
+            "BenchmarkItem",
+            "BenchmarkWriter",
+            "quantize_pcm16",
+            "read_benchmark",
+            "resolve_benchmark",
+        ),
+        ".benchmark",
+    ),
+    **dict.fromkeys(("KINDS", "BuildSpec", "build_benchmark"), ".kinds"),
+    **dict.fromkeys(("ClipLoader", "Levels", "MixturePlan", "mix"), ".mixing"),
+    "random_plans": ".planning",
+}
+
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())
 
 __all__ = [
     "KINDS",

@@ -29,13 +29,14 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from ..audio import save_audio
 from ..data.manifest import ClipRecord, ManifestError, read_manifest, write_manifest
 from ..errors import OutputPathError
+
+if TYPE_CHECKING:  # torch is imported where it is used: reading a benchmark stays light
+    import torch
 
 MANIFEST_NAME = "manifest.jsonl"
 INFO_NAME = "benchmark.json"
@@ -47,6 +48,8 @@ DEFAULT_BENCHMARK_DIR = "data/benchmarks"
 
 def quantize_pcm16(wave: torch.Tensor) -> torch.Tensor:
     """Round ``(T,)`` samples to the 16-bit grid ``k / 32768`` that a ``PCM_16`` file stores and reads back exactly."""
+    import torch
+
     return (
         torch.round(wave.double() * PCM16_SCALE).clamp(-PCM16_SCALE, PCM16_SCALE - 1).div(PCM16_SCALE).float()
     )

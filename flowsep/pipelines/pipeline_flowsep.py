@@ -12,7 +12,7 @@ from diffusers.utils.torch_utils import randn_tensor
 from transformers import PreTrainedModel
 
 from ..audio import AudioSource, read_audio, to_mono
-from ..choices import MAX_STEPS, SIGMA_GRIDS
+from ..choices import MAX_SCALE, MAX_STEPS, SIGMA_GRIDS
 from ..codec import AudioCodec
 from ..decoding import DECODERS, MASK_RULES
 from ..errors import AudioInputError, CheckpointError, QueryError, UsageError
@@ -23,7 +23,15 @@ from ..models.transformer_flowsep import FlowSepTransformer
 from ..models.unet_flowsep import FlowSepUNet
 from ..models.vocoder import BigVGANVocoder
 from ..schedulers import set_sigma_grid
-from .arguments import require_choice, require_int, require_number
+from .arguments import (
+    callback_outputs,
+    check_result,
+    check_step,
+    require_choice,
+    require_finite,
+    require_int,
+    require_number,
+)
 from .instructions import MixtureWindows, check_joint, decode_items, finish_operations, plan_queries
 from .instructions import span_options as read_span_options
 from .pipeline_output import FlowSepPipelineOutput
@@ -148,9 +156,11 @@ class FlowSepPipeline(DiffusionPipeline):
             require_choice(name, value, choices)
         require_int("num_inference_steps", num_inference_steps, 1, MAX_STEPS)
         require_int("window_batch_size", window_batch_size, 1)
-        require_number("guidance_scale", guidance_scale)
+        require_number("guidance_scale", guidance_scale, -MAX_SCALE, MAX_SCALE)
         require_number("window_overlap", window_overlap, least=0)
-        require_number("source_noise", source_noise, least=0)
+        require_number("source_noise", source_noise, 0, MAX_SCALE)
+        require_finite("latents", latents)
+        require_finite("prompt_embeds", prompt_embeds)
         if (prompt is None) == (prompt_embeds is None):
             raise UsageError("pass either prompt or prompt_embeds (exactly one of them)")
         width = self.transformer.config.text_embed_dim
@@ -259,12 +269,16 @@ class FlowSepPipeline(DiffusionPipeline):
         for i, t in enumerate(self.scheduler.timesteps):
             v = self._velocity(latents, mixture_latents, t, embeds, mask, guidance_scale)
             latents = self.scheduler.step(v, t, latents).prev_sample
+            check_step(latents, i, len(self.scheduler.timesteps))
             if callback is not None:
                 tensors = {"latents": latents, "prompt_embeds": embeds, "mixture_latents": mixture_latents}
                 outputs = callback(self, i, t, {name: tensors[name] for name in tensor_inputs})
-                latents = outputs.pop("latents", latents)
-                embeds = outputs.pop("prompt_embeds", embeds)
-                mixture_latents = outputs.pop("mixture_latents", mixture_latents)
+                tensors = callback_outputs(outputs, i, tensors)
+                latents, embeds, mixture_latents = (
+                    tensors["latents"],
+                    tensors["prompt_embeds"],
+                    tensors["mixture_latents"],
+                )
             progress_bar.update()
         return latents
 
@@ -455,6 +469,7 @@ class FlowSepPipeline(DiffusionPipeline):
         """Stack (padding the time axis), convert to numpy when asked, and wrap in the output dataclass."""
         if isinstance(audios, list):
             audios = _pad_stack(audios)
+        check_result(audios, output_type)
         if residuals is not None:
             residuals = _pad_stack(residuals)
         if output_type == "np":
