@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from pathlib import Path
 
 from .choices import DTYPES as DTYPE_NAMES
@@ -24,7 +25,8 @@ DEFAULT_MODEL_DIR = next((folder for folder in SHIPPED_MODEL_DIRS if folder.is_d
 REQUIRED_COMPONENTS = ("vae", "transformer", "scheduler")
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
-DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+DEVICE = re.compile(r"^(?:auto|cpu|mps|(cuda)(?::(\d+))?)$")
+MAX_DEVICE_INDEX = 1023  # torch parses device indices up to 2^31; none is that large
 MAX_CONFIG_SIZE = 1 << 20  # no size in a component's config.json is larger (a guard against absurd configs)
 SIZE_KEYS = re.compile(r"(channels|dim|size|layers|heads|bins|length|features)$")
 
@@ -43,10 +45,41 @@ def default_model() -> str:
     return os.environ.get("FLOWSEP_MODEL", str(DEFAULT_MODEL_DIR))
 
 
+def _missing_device(device: str, count: int) -> UsageError:
+    found = f"{count} CUDA device(s)" if count else "no CUDA device"
+    return UsageError(f"device {device!r} is not available: this machine has {found} (use cpu)")
+
+
+def _visible_gpus() -> int | None:
+    """GPUs the driver lists without importing torch: ``0`` on a Linux machine with neither an NVIDIA driver nor
+    ROCm, the NVIDIA count (less hidden ones) where there is one, ``None`` where only torch can tell."""
+    if sys.platform != "linux" or Path("/dev/kfd").exists():
+        return None
+    gpus = Path("/proc/driver/nvidia/gpus")
+    count = len(list(gpus.iterdir())) if gpus.is_dir() else 0
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if count and visible is not None:
+        count = min(
+            count, len([item for item in visible.split(",") if item.strip() and item.strip() != "-1"])
+        )
+    return count
+
+
 def check_device(device: str | None):
-    """Raise :class:`UsageError` for a device name that is not ``auto``, ``cpu``, ``mps`` or ``cuda[:N]``."""
-    if device is not None and not DEVICE.match(str(device)):
+    """Raise :class:`UsageError` for a device name that is not ``auto``, ``cpu``, ``mps`` or ``cuda[:N]``, and for a
+    device this machine lacks when that is known without importing torch (:func:`resolve_device` checks the
+    rest)."""
+    match = DEVICE.match(str(device)) if device is not None else None
+    if device is not None and not match:
         raise UsageError(f"unknown device {device!r}: use auto, cpu, cuda, cuda:N or mps")
+    if device == "mps" and sys.platform != "darwin":
+        raise UsageError(f"device {device!r} is not available on this machine (mps is Apple's; use cpu)")
+    if match and match.group(1):
+        index, count = int(match.group(2) or 0), _visible_gpus()
+        if count is not None and index >= count:
+            raise _missing_device(device, count)
+        if index > MAX_DEVICE_INDEX:
+            raise UsageError(f"device {device!r} is not available: no machine has {index + 1} GPUs (use cpu)")
 
 
 def resolve_device(device: str | None):
@@ -60,8 +93,7 @@ def resolve_device(device: str | None):
     if resolved.type == "cuda":
         count = torch.cuda.device_count() if torch.cuda.is_available() else 0
         if (resolved.index or 0) >= count:
-            found = f"{count} CUDA device(s)" if count else "no CUDA device"
-            raise UsageError(f"device {device!r} is not available: this machine has {found} (use cpu)")
+            raise _missing_device(device, count)
     if resolved.type == "mps" and not torch.backends.mps.is_available():
         raise UsageError(f"device {device!r} is not available on this machine (use cpu)")
     return resolved

@@ -28,11 +28,20 @@ def register(subparsers):
         "--trust-pickle", action="store_true",
         help="unpickle the whole file (runs code from it: only for a file you trust); by default only tensors are read",
     )  # fmt: skip
-    official.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    official.add_argument(
+        "--overwrite", action="store_true",
+        help="replace an existing output folder (never one that holds the checkpoint or the text encoder)",
+    )  # fmt: skip
     official.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..conversion.inputs import check_conversion
+
+    # 1. Check the checkpoint's bytes, the text encoder and the output folder before torch is imported
+    check_conversion(args.checkpoint, args.output, args.text_encoder, args.trust_pickle, args.overwrite)
+
+    # 2. Convert
     from ..conversion import convert_official_flowsep
 
     report = convert_official_flowsep(

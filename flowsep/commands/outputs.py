@@ -1,5 +1,7 @@
 """Checks of output paths, made before a model loads: outputs never replace an input, never leave their folder,
-never replace something that is not a regular file, and have a folder that can be written.
+never replace something that is not a regular file, and have a folder that can be written. Every command that
+writes checks its outputs here: a file (:func:`check_output_files`), files under a folder the user named
+(:func:`check_output_folder`), or a folder written as a whole (:func:`check_output_tree`).
 
 Files are compared as files (device and inode, after resolving links), not as strings, so ``./mix.flac``, a
 symbolic link or a hard link to an input are all recognised as that input. Light: no torch import.
@@ -68,14 +70,21 @@ def check_writable_folder(folder: PathLike, shown: PathLike | None = None):
         raise OutputPathError(f"{shown or folder}: the folder {existing} is not writable")
 
 
-def check_output_files(outputs: Iterable[PathLike], inputs: Iterable[PathLike], overwrite: bool = False):
-    """Raise :class:`OutputPathError` when an audio output has no format we write, would replace an input (the
-    same file, whatever its name), is named twice, or cannot be written there (see `check_writable_place`)."""
-    sources, seen = {file_key(path) for path in inputs}, set()
+def check_output_files(
+    outputs: Iterable[PathLike], inputs: Iterable[PathLike], overwrite: bool = False,
+    suffixes: Iterable[str] | None = None,
+):  # fmt: skip
+    """Raise :class:`OutputPathError` when an output has no format we write (an audio format, or one of
+    ``suffixes``), would replace an input (the same file, whatever its name), is named twice, or cannot be written
+    there (see `check_writable_place`)."""
+    sources, seen, suffixes = {file_key(path) for path in inputs}, set(), suffixes and tuple(suffixes)
     for output in outputs:
         if Path(output).is_dir():
             raise OutputPathError(f"{output} is a folder: give a file name")
-        output_format(output)
+        if suffixes is None:
+            output_format(output)
+        elif Path(output).suffix.lower() not in suffixes:
+            raise OutputPathError(f"{output}: give a file name ending in {' or '.join(suffixes)}")
         key = file_key(output)
         if key in sources:
             raise OutputPathError(f"{output} would replace an input file: choose another name")
@@ -91,26 +100,59 @@ def check_output_folder(
     """Raise :class:`OutputPathError` when an output ``(path, origin)`` lies outside ``folder``, would replace an
     input, or is the output of two jobs; ``origin`` (e.g. ``"clips.jsonl:3"``) names where the path came from."""
     root, sources, seen = Path(folder).resolve(), {file_key(path) for path in inputs}, {}
+    if root.exists() and not root.is_dir():
+        raise OutputPathError(f"the output folder {folder} is a file")
     check_writable_folder(root, shown=folder)
+    fold = str.casefold if ignores_case(root) else str
     problems = []
     for output, origin in outputs:
         path = Path(output).resolve()
         if not path.is_relative_to(root):
             problems.append(f"{origin}: {output} would be written outside the output folder {folder}")
             continue
-        key = file_key(path)
+        key, name = file_key(path), fold(str(path))
         if key in sources:
             problems.append(f"{origin}: {output} would replace an input file")
-        elif str(path).casefold() in seen:
-            problems.append(f"{origin}: {output} is also the output of {seen[str(path).casefold()]}")
+        elif name in seen:
+            problems.append(f"{origin}: {output} is also the output of {seen[name]}")
         elif path.exists() and not path.is_file():
             problems.append(f"{origin}: {output} exists and is not a regular file")
-        seen[str(path).casefold()] = origin
+        seen[name] = origin
     if problems:
         more = f"\n  ... and {len(problems) - 10} more" if len(problems) > 10 else ""
         raise OutputPathError(
             f"{len(problems)} unsafe output(s), nothing done:\n  " + "\n  ".join(problems[:10]) + more
         )
+
+
+def ignores_case(folder: PathLike) -> bool:
+    """Whether file names under ``folder`` ignore case (macOS, Windows): the nearest existing folder on its path
+    whose name has letters is found again under its name with the case swapped."""
+    path = Path(folder).resolve()
+    while not path.exists():
+        path = path.parent
+    for named in (path, *path.parents):
+        swapped = named.with_name(named.name.swapcase())
+        if swapped.name != named.name:
+            try:
+                return os.path.samefile(named, swapped)
+            except OSError:
+                return False
+    return False
+
+
+def check_output_tree(folder: PathLike, inputs: Iterable[PathLike], overwrite: bool = False):
+    """Raise :class:`OutputPathError` unless ``folder`` can be written as a whole: not a file, under a writable
+    folder, holding none of ``inputs``, and when it holds anything, replaced only with ``overwrite``."""
+    path = Path(folder)
+    if path.exists() and not path.is_dir():
+        raise OutputPathError(f"{folder} exists and is not a folder")
+    check_writable_folder(path.resolve().parent, shown=folder)
+    for source in inputs:
+        if Path(source).resolve().is_relative_to(path.resolve()):
+            raise OutputPathError(f"{folder} holds the input {source}: choose another output folder")
+    if path.is_dir() and any(path.iterdir()) and not overwrite:
+        raise OutputPathError(f"{folder} exists: choose another folder, or pass --overwrite to replace it")
 
 
 def check_separate_folders(input_folder: PathLike, output_folder: PathLike):

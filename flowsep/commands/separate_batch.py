@@ -264,8 +264,6 @@ def run(args: argparse.Namespace) -> int:
         raise AudioInputError(f"input not found: {source}")
     if source.is_dir():
         check_separate_folders(source, out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise OutputPathError(f"the output folder {out_dir} is a file")
     queries = args.query or args.remove
     if queries:
         from ..queries import check_query_list, parse_query

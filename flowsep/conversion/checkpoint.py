@@ -67,7 +67,13 @@ def read_state_dict(path: str | os.PathLike, trust_pickle: bool = False) -> tupl
                     f"{path} holds objects besides tensors and this torch cannot skip them ({error}); "
                     "upgrade torch, or pass --trust-pickle if you trust the file"
                 ) from None
-            names = torch.serialization.get_unsafe_globals_in_checkpoint(path)
+            try:
+                names = torch.serialization.get_unsafe_globals_in_checkpoint(path)
+            except (RuntimeError, ValueError) as listing:  # a legacy (non-zip) file: torch cannot list them
+                raise CheckpointError(
+                    f"{path} holds objects besides tensors that torch cannot skip in this format ({listing}); "
+                    "pass --trust-pickle if you trust the file"
+                ) from None
             with torch.serialization.safe_globals(_placeholders(names)):
                 checkpoint = _load(path, weights_only=True)
             notes.append(

@@ -28,10 +28,11 @@ import diffusers
 import torch
 from diffusers import AutoencoderKL, FlowMatchEulerDiscreteScheduler
 
-from ..errors import CheckpointError, OutputPathError
+from ..errors import CheckpointError
 from ..models.unet_flowsep import FlowSepUNet
 from ..models.vocoder import BigVGANVocoder
 from .checkpoint import read_state_dict
+from .inputs import check_conversion
 from .official_names import (
     SCALE_FACTOR_KEY,
     TEXT_ENCODER_PREFIX,
@@ -225,16 +226,6 @@ def _model_index(tokenizer) -> dict:
     return index | OFFICIAL_INFERENCE
 
 
-def check_output_dir(output: Path, checkpoint: Path, overwrite: bool):
-    """Raise OutputPathError when the output folder exists (without ``overwrite``) or would hold the input."""
-    if output.exists() and not output.is_dir():
-        raise OutputPathError(f"{output} exists and is not a folder")
-    if output.is_dir() and any(output.iterdir()) and not overwrite:
-        raise OutputPathError(f"{output} exists: choose another folder, or pass --overwrite to replace it")
-    if checkpoint.resolve().is_relative_to(output.resolve()):
-        raise OutputPathError(f"{output} holds the checkpoint: choose another output folder")
-
-
 def convert_official_flowsep(
     checkpoint: str | os.PathLike, output: str | os.PathLike, text_encoder: str,
     architecture: OfficialArchitecture | None = None, trust_pickle: bool = False, overwrite: bool = False,
@@ -253,7 +244,7 @@ def convert_official_flowsep(
     """
     log = log or (lambda line: None)
     arch, checkpoint, output = architecture or OfficialArchitecture(), Path(checkpoint), Path(output)
-    check_output_dir(output, checkpoint, overwrite)
+    check_conversion(checkpoint, output, text_encoder, trust_pickle, overwrite)
     log(f"reading {checkpoint}")
     state, notes = read_state_dict(checkpoint, trust_pickle)
     if SCALE_FACTOR_KEY not in state:
@@ -330,11 +321,11 @@ def _check_unused(state: dict, used: set, report: ConversionReport, log):
 
 
 def _move_into_place(staging: Path, output: Path):
-    """Replace ``output`` by the complete ``staging`` folder (the old one is removed only after the move)."""
+    """Replace ``output`` by the complete ``staging`` folder; the old one is moved aside under the staging folder's
+    name (made in this run, so no other file is touched) and removed only after the move."""
     old = None
     if output.exists():
-        old = output.with_name(f".{output.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
+        old = staging.with_name(f"{staging.name}.old")
         output.rename(old)
     staging.rename(output)
     if old is not None:
