@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from ..audio import read_audio, save_audio, to_mono
-from ..choices import MAX_STEPS
+from ..choices import MAX_SCALE, MAX_SEED, MAX_STEPS
 from ..commands.separate import describe, output_subtype
 from ..errors import AudioInputError
 from ..figures import mel_figure
@@ -99,8 +99,8 @@ class Separator:
         require_choice("solver", settings.solver, self.solvers)
         require_choice("decoder", settings.decoder, self.decoders)
         require_int("steps", settings.steps, 1, MAX_STEPS)
-        require_int("seed", settings.seed, 0)
-        require_number("guidance", settings.guidance)
+        require_int("seed", settings.seed, 0, MAX_SEED)
+        require_number("guidance", settings.guidance, -MAX_SCALE, MAX_SCALE)
         size = Path(path).stat().st_size if Path(path).is_file() else 0
         if size > MAX_FILE_MB * 2**20:
             raise AudioInputError(

@@ -2,7 +2,8 @@
 
 Gradio is an optional extra (``pip install -e ".[app]"``): without it the command says how to install it.
 The page binds to 127.0.0.1 unless ``--host`` says otherwise, and is public only with ``--share``. The model
-loads once, when the command starts.
+loads once, when the command starts, after the device, the model folder, the address and the port (bound once, as
+the server will bind it) have been checked.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import argparse
 from importlib import metadata
 
 from ..errors import UsageError
-from .options import positive_int
+from .network import host_address, port_number, serving_port
 
 INSTALL_HINT = 'pip install -e ".[app]" in the flowsep checkout (or pip install "gradio>=6")'
 
@@ -22,10 +23,11 @@ def register(subparsers):
         "--model", default=None, help="model folder or hub id (default: the shipped flowsep-mini)"
     )
     parser.add_argument(
-        "--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine)"
-    )
+        "--host", type=host_address, default="127.0.0.1",
+        help="address to bind (default: 127.0.0.1, this machine)",
+    )  # fmt: skip
     parser.add_argument(
-        "--port", type=positive_int, default=None, help="port (default: the first free from 7860)"
+        "--port", type=port_number, default=None, help="port, 1 to 65535 (default: the first free from 7860)"
     )
     parser.add_argument(
         "--share", action="store_true", help="also publish a temporary public gradio.live link"
@@ -40,15 +42,16 @@ def run(args: argparse.Namespace) -> int:
 
     from ..loading import check_device, check_model_source, default_model, load_pipeline
 
-    # 1. Check the extra, the device and the model folder before anything heavy is imported
+    # 1. Check the device, the model folder, the address and port, and the extra before anything heavy is imported
+    check_device(args.device)
+    check_model_source(args.model or default_model())
+    port = serving_port(args.host, args.port)
     try:
         gradio_version = metadata.version("gradio")
     except metadata.PackageNotFoundError:
         raise UsageError(f"the web app needs Gradio, which is not installed: {INSTALL_HINT}") from None
     if int(gradio_version.split(".")[0]) < 6:
         raise UsageError(f"the web app needs Gradio 6 or newer, found {gradio_version}: {INSTALL_HINT}")
-    check_device(args.device)
-    check_model_source(args.model or default_model())
 
     # 2. Load the model once, and serve
     from ..app.page import serve
@@ -56,5 +59,8 @@ def run(args: argparse.Namespace) -> int:
 
     pipe = load_pipeline(args.model, args.device)
     with tempfile.TemporaryDirectory(prefix="flowsep-app-") as work_dir:
-        serve(Separator(pipe, Path(work_dir)), Path(work_dir), args.host, args.port, args.share)
+        try:
+            serve(Separator(pipe, Path(work_dir)), Path(work_dir), args.host, port, args.share)
+        except OSError as error:  # the port was taken between the check and the start
+            raise UsageError(f"cannot serve on {args.host} port {port}: {error}") from None
     return 0
