@@ -20,10 +20,12 @@ from ..loading import default_model
 from .options import (
     add_model_arguments,
     check_model_options,
+    non_negative_int,
     positive_int,
     prepare_pipeline,
     sampling_options,
 )
+from .outputs import check_output_folder
 
 
 def register(subparsers):
@@ -43,7 +45,14 @@ def register(subparsers):
     parser.add_argument(
         "--limit", type=positive_int, help="evaluate only the first N items of each benchmark"
     )
-    parser.add_argument("--figures", type=int, default=3, help="items per benchmark drawn as log-mels")
+    parser.add_argument(
+        "--figures", type=non_negative_int, default=3, help="items per benchmark drawn as log-mels (0: none)"
+    )
+    parser.add_argument(
+        "--trim", action="store_true",
+        help="score a reference and a mixture of other lengths on their shared part (recorded in the settings; "
+        "by default such an item is an error)",
+    )  # fmt: skip
     parser.add_argument("--plot", action="store_true", help="write metric_vs_steps.png (several --steps)")
     parser.set_defaults(func=run)
 
@@ -64,11 +73,31 @@ def run_settings(args: argparse.Namespace) -> dict:
         "seed",
         "dtype",
     )
-    return {"model": model} | {key: getattr(args, key) for key in keys}
+    return (
+        {"model": model} | {key: getattr(args, key) for key in keys} | ({"trim": True} if args.trim else {})
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..evaluation.benchmark import check_benchmark, read_benchmark
+    from ..evaluation.layout import RunFolder, System
+
+    # 1. Check the flags, the benchmarks (queries, files, lengths) and every output path before torch is imported
     check_model_options(args)
+    benchmarks = [read_benchmark(spec, args.limit) for spec in args.benchmark]
+    names = [benchmark.name for benchmark in benchmarks]
+    if len(set(names)) != len(names):
+        raise UsageError(f"benchmark names must differ, got {names} (rebuild one with --name)")
+    for benchmark in benchmarks:
+        check_benchmark(benchmark, args.metrics, args.trim)
+    systems = [System()] + [System(steps) for steps in sorted(set(args.steps))]
+    run_folder, settings = RunFolder(args.output_dir), run_settings(args)
+    inputs = [benchmark.manifest for benchmark in benchmarks] + [
+        path for benchmark in benchmarks for item in benchmark.items
+        for path in (item.mixture, item.reference, item.interference) if path is not None
+    ]  # fmt: skip
+    check_output_folder(args.output_dir, run_folder.planned_files(benchmarks, systems, args.figures), inputs)
+    run_folder.check_settings(settings)
     if "clap" in args.metrics:  # offline and not cached: say so now, not after the hub's retries
         from ..loading import check_hub_weights
 
@@ -76,28 +105,19 @@ def run(args: argparse.Namespace) -> int:
     import torch
     from accelerate import PartialState
 
-    from ..evaluation import read_benchmark
     from ..evaluation.report import write_report
-    from ..evaluation.runner import RunFolder, Separator, System, pending_jobs, process_jobs
+    from ..evaluation.runner import Separator, pending_jobs, process_jobs
     from ..evaluation.scoring import ItemScorer, MetricSettings, SetScorer
     from ..loading import resolve_device
 
-    # 1. Read the benchmarks and check that the metrics apply
     # (on a machine without CUDA, CPU processes form a gloo group only when PartialState is told cpu=True)
     state = PartialState(cpu=not torch.cuda.is_available())
     if args.device == "auto" and state.device.type == "cuda":
         args.device = str(state.device)
-    benchmarks = [read_benchmark(spec, args.limit) for spec in args.benchmark]
-    names = [benchmark.name for benchmark in benchmarks]
-    if len(set(names)) != len(names):
-        raise UsageError(f"benchmark names must differ, got {names} (rebuild one with --name)")
     metrics = MetricSettings(
         tuple(dict.fromkeys(args.metrics)), args.clap_checkpoint, args.fad_backbone, args.fad_ckpt_dir,
-        device=str(resolve_device(args.device)),
+        device=str(resolve_device(args.device)), trim=args.trim,
     )  # fmt: skip
-    metrics.check(benchmarks)
-    run_folder, settings = RunFolder(args.output_dir), run_settings(args)
-    run_folder.check_settings(settings)
 
     # 2. Load the metric models before separating anything (missing weights fail here)
     scorer = ItemScorer(metrics)
@@ -110,7 +130,6 @@ def run(args: argparse.Namespace) -> int:
     # 3. Find what is left to do (every process reads the same rows before any is written)
     if state.is_main_process:
         run_folder.write_settings(settings)
-    systems = [System()] + [System(steps) for steps in sorted(set(args.steps))]
     jobs = pending_jobs(run_folder, benchmarks, systems, scorer)
     state.wait_for_everyone()
 

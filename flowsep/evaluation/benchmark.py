@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,7 @@ INFO_NAME = "benchmark.json"
 SUBTYPE = "PCM_16"
 PCM16_SCALE = 32768.0  # libsndfile maps float x to the integer round(x * 32768) and reads k back as k / 32768
 PARTS = ("mixture", "reference", "interference")
+NEEDS_REFERENCE = ("sisdr", "fad")  # metrics computed against the reference source
 DEFAULT_BENCHMARK_DIR = "data/benchmarks"
 
 
@@ -135,6 +137,51 @@ def read_benchmark(spec: str | os.PathLike, limit: int | None = None) -> Benchma
         raise ManifestError(f"benchmark {manifest} has no items")
     name = info.get("name") or (manifest.parent.name if manifest.name == MANIFEST_NAME else manifest.stem)
     return Benchmark(name=name, manifest=manifest, items=items[:limit] if limit else items, info=info)
+
+
+def check_benchmark(benchmark: Benchmark, metrics: Sequence[str], trim: bool = False):
+    """Refuse, before any work, a benchmark that cannot be scored as it stands: ``metrics`` that need references
+    on one without them, a query that is not one (empty, invisible characters), a mixture or reference that cannot
+    be read, or a reference whose length differs from its mixture's (unless ``trim``: then the shared part is
+    scored, and the report says so). Reads file headers only."""
+    import soundfile as sf
+
+    from ..errors import QueryError, UsageError
+    from ..queries import check_query
+
+    needing = [name for name in NEEDS_REFERENCE if name in metrics]
+    if needing and not benchmark.has_references:
+        raise UsageError(
+            f"benchmark {benchmark.name!r} has items without a reference source: {', '.join(needing)} "
+            f"cannot be computed on it (use --metrics clap, which gives CLAPScore)"
+        )
+    problems, lengths_differ = [], False
+    for item in benchmark.items:
+        origin = f"{benchmark.manifest}: item {item.id!r}"
+        try:
+            check_query(item.query, f"{origin}, query")
+        except QueryError as error:
+            problems.append(str(error))
+        seconds = {}
+        for part, path in (("mixture", item.mixture), ("reference", item.reference)):
+            try:
+                info = sf.info(str(path)) if path is not None else None
+            except (RuntimeError, OSError, TypeError) as error:  # missing or not audio
+                problems.append(f"{origin}: its {part} {path} cannot be read ({error})")
+                continue
+            if info is not None:
+                seconds[part] = (info.frames / info.samplerate, info.samplerate)
+        if len(seconds) == 2 and not trim:
+            (mixture, rate), (reference, other) = seconds["mixture"], seconds["reference"]
+            if abs(mixture - reference) * min(rate, other) > 1:  # more than a sample apart
+                problems.append(
+                    f"{origin}: its reference lasts {reference:.3f} s, its mixture {mixture:.3f} s"
+                )
+                lengths_differ = True
+    if problems:
+        more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
+        hint = "; pass --trim to score the shared part of each pair" if lengths_differ else ""
+        raise ManifestError(f"{problems[0]}{more}: nothing was evaluated{hint}")
 
 
 class BenchmarkWriter:

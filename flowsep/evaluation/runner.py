@@ -1,12 +1,7 @@
 """Separating and scoring benchmark items: resumable, and split across processes.
 
-A run folder holds::
-
-    RUN/
-      settings.json                  the model and sampling settings; a rerun must use the same ones
-      outputs/<benchmark>/steps-<N>/<id>.wav   every separated item (float32)
-      rows/rank<k>.jsonl             per-item rows appended by process k, one JSON object per line
-      embeddings/                    cached FAD embeddings
+A run folder (:class:`~flowsep.evaluation.layout.RunFolder`) holds the settings, every separated item, the
+per-item rows of every process and cached FAD embeddings.
 
 A job is one item of one benchmark for one *system*: the unprocessed mixture (scored as if it were the output)
 or the model at N steps. A job is done when its row holds every asked metric (and its output exists); a rerun
@@ -17,104 +12,17 @@ wins).
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
 from tqdm.auto import tqdm
 
 from ..audio import load_audio, read_audio_file, save_audio
-from ..errors import UsageError
 from .benchmark import Benchmark, BenchmarkItem
+from .layout import Job, RunFolder, System
 from .scoring import ItemScorer
-
-
-@dataclass(frozen=True)
-class System:
-    """What produces the estimates: the mixture itself (``steps=None``) or the model at ``steps`` ODE steps."""
-
-    steps: int | None = None
-
-    @property
-    def name(self) -> str:
-        return "mixture" if self.steps is None else f"steps-{self.steps}"
-
-    @property
-    def label(self) -> str:
-        if self.steps is None:
-            return "Mixture (unprocessed)"
-        return f"FlowSep, {self.steps} step" + ("s" if self.steps > 1 else "")
-
-
-@dataclass(frozen=True)
-class Job:
-    benchmark: Benchmark
-    system: System
-    item: BenchmarkItem
-
-    @property
-    def key(self) -> tuple[str, str, str]:
-        return self.benchmark.name, self.system.name, self.item.id
-
-
-class RunFolder:
-    """The files of a run folder (see the module's docstring)."""
-
-    def __init__(self, root: str | os.PathLike):
-        self.root = Path(root)
-
-    def output(self, job: Job) -> Path:
-        return self.root / "outputs" / job.benchmark.name / job.system.name / f"{job.item.id}.wav"
-
-    def estimate_path(self, job: Job) -> Path:
-        """The file holding the job's estimate: the mixture itself, or the model's output."""
-        return job.item.mixture if job.system.steps is None else self.output(job)
-
-    def check_settings(self, settings: dict[str, Any]):
-        """Refuse to mix results of other settings into this run folder."""
-        path = self.root / "settings.json"
-        if path.is_file():
-            saved = json.loads(path.read_text())
-            changed = {
-                key: (saved.get(key), value) for key, value in settings.items() if saved.get(key) != value
-            }
-            if changed:
-                detail = ", ".join(f"{key}: {old!r} -> {new!r}" for key, (old, new) in changed.items())
-                raise UsageError(
-                    f"{self.root} holds results of other settings ({detail}): choose another output folder"
-                )
-
-    def write_settings(self, settings: dict[str, Any]):
-        self.root.mkdir(parents=True, exist_ok=True)
-        (self.root / "settings.json").write_text(json.dumps(settings, indent=2) + "\n")
-
-    def read_rows(self) -> dict[tuple[str, str, str], dict]:
-        """Every process's rows, the latest per job; a line cut short by a crash is ignored."""
-        rows: dict[tuple[str, str, str], dict] = {}
-        for shard in sorted((self.root / "rows").glob("rank*.jsonl")):
-            for line in shard.read_text(encoding="utf-8").splitlines():
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                key = (row["benchmark"], row["system"], row["id"])
-                if key not in rows or row["written_at"] >= rows[key]["written_at"]:
-                    rows[key] = row
-        return rows
-
-    def append_row(self, rank: int, row: dict):
-        """Append one row to this process's shard, flushed to disk."""
-        shard = self.root / "rows" / f"rank{rank}.jsonl"
-        shard.parent.mkdir(parents=True, exist_ok=True)
-        with open(shard, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(row | {"written_at": time.time()}) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
 
 
 def pending_jobs(

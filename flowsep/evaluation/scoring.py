@@ -35,8 +35,6 @@ from ..metrics import (
 )
 from .benchmark import Benchmark, BenchmarkItem
 
-NEEDS_REFERENCE = ("sisdr", "fad")
-
 
 @dataclass(frozen=True)
 class MetricSettings:
@@ -48,6 +46,7 @@ class MetricSettings:
         fad_backbone: the FAD embedding network (``vggish``, ``pann``, ``clap``, ``encodec``).
         fad_ckpt_dir: the folder holding the FAD backbone's weights (default: torch-hub's).
         device: where the metric models run.
+        trim: score an estimate and a reference of other lengths on their shared part (else that is an error).
     """
 
     metrics: tuple[str, ...] = ("sisdr",)
@@ -55,21 +54,12 @@ class MetricSettings:
     fad_backbone: str = "vggish"
     fad_ckpt_dir: str | None = None
     device: str = "cpu"
+    trim: bool = False
 
     def __post_init__(self):
         unknown = set(self.metrics) - set(METRICS)
         if unknown or not self.metrics:
             raise UsageError(f"unknown metrics {sorted(unknown)}: choose among {', '.join(METRICS)}")
-
-    def check(self, benchmarks: Sequence[Benchmark]):
-        """Refuse metrics that need references on a benchmark without them (released DCASE evaluation sets)."""
-        for benchmark in benchmarks:
-            needing = [name for name in NEEDS_REFERENCE if name in self.metrics]
-            if needing and not benchmark.has_references:
-                raise UsageError(
-                    f"benchmark {benchmark.name!r} has items without a reference source: {', '.join(needing)} "
-                    f"cannot be computed on it (use --metrics clap, which gives CLAPScore)"
-                )
 
 
 class ItemScorer:
@@ -94,7 +84,15 @@ class ItemScorer:
             reference = load_audio(item.reference, target_sample_rate=sample_rate)  # (T,)
         if "sisdr" in self.settings.metrics:
             mixture = load_audio(item.mixture, target_sample_rate=sample_rate)  # (T,)
-            length = min(len(estimate), len(reference), len(mixture))
+            lengths = (len(estimate), len(reference), len(mixture))
+            if (
+                max(lengths) - min(lengths) > 1 and not self.settings.trim
+            ):  # a sample apart: resampling's rounding
+                raise UsageError(
+                    f"{item.id}: estimate, reference and mixture have {lengths} samples: rebuild the benchmark, or "
+                    "pass --trim to score their shared part"
+                )
+            length = min(lengths)
             scores = evaluate_separation(
                 estimate[None, :length], reference[None, :length], mixture[None, :length]
             )
