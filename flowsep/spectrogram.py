@@ -13,34 +13,12 @@ A signal of ``k * hop_length`` samples gives exactly ``k`` frames in either fram
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 
 import torch
 import torch.nn.functional as F
 
-
-@dataclass(frozen=True)
-class MelConfig:
-    """Front-end settings. Defaults are FlowSep's: 16 kHz, 64 bands, hop 160 (100 frames per second), framed
-    as BigVGAN frames its mels (``framing``: ``"bigvgan"`` or ``"tacotron"``, see the module docstring)."""
-
-    sample_rate: int = 16000
-    n_fft: int = 1024
-    hop_length: int = 160
-    win_length: int = 1024
-    n_mels: int = 64
-    fmin: float = 0.0
-    fmax: float = 8000.0
-    log_floor: float = 1e-5
-    framing: str = "bigvgan"
-
-    def __post_init__(self):
-        if self.framing not in FRAMINGS:
-            raise ValueError(f"unknown mel framing {self.framing!r}: choose one of {FRAMINGS}")
-
-
-FRAMINGS = ("bigvgan", "tacotron")
+from .mel_config import FRAMINGS, MelConfig  # noqa: F401 (defined apart, so that recipes load without torch)
 
 
 @lru_cache(maxsize=8)

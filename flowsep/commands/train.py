@@ -47,7 +47,8 @@ def run_recipe(recipe) -> Path:
     """Run the recipe's stage; returns its output folder."""
     from accelerate import PartialState
 
-    from ..training import STAGE_TASKS, Trainer, assemble
+    from ..training import STAGE_TASKS, Trainer
+    from ..training.assemble import assemble
 
     if recipe.stage == "assemble":
         state = PartialState()

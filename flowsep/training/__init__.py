@@ -8,16 +8,25 @@ Run a stage with ``accelerate launch -m flowsep.train RECIPE.yaml`` (or ``flowse
 * ``assemble``: :func:`~flowsep.training.assemble.assemble` -> a FlowSepPipeline folder.
 """
 
-from .assemble import assemble, build_pipeline
-from .objective import DiffusionObjective, FlowMatchingObjective, ObjectiveOutput, PredictiveObjective
-from .recipe import Recipe, load_recipe, parse_override
-from .stage import StageTask
-from .stage_flow import FlowStage
-from .stage_vae import VAEStage
-from .stage_vocoder import VocoderStage
-from .trainer import Trainer
+# Imported on first use (PEP 562): reading a recipe (the command line's checks) does not import torch.
+from ..lazy import lazy_attributes
 
-STAGE_TASKS = {"vae": VAEStage, "flow": FlowStage, "vocoder": VocoderStage}
+_LAZY = {
+    "build_pipeline": ".assemble",  # (assemble, the function, is flowsep.training.assemble.assemble)
+    **dict.fromkeys(
+        ("DiffusionObjective", "FlowMatchingObjective", "ObjectiveOutput", "PredictiveObjective"),
+        ".objective",
+    ),
+    **dict.fromkeys(("Recipe", "load_recipe", "parse_override"), ".recipe"),
+    "StageTask": ".stage",
+    "FlowStage": ".stage_flow",
+    "VAEStage": ".stage_vae",
+    "VocoderStage": ".stage_vocoder",
+    "STAGE_TASKS": ".stages",
+    "Trainer": ".trainer",
+}
+
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())
 
 __all__ = [
     "STAGE_TASKS",
@@ -31,7 +40,6 @@ __all__ = [
     "Trainer",
     "VAEStage",
     "VocoderStage",
-    "assemble",
     "build_pipeline",
     "load_recipe",
     "parse_override",

@@ -26,7 +26,7 @@ import yaml
 
 from ..choices import MASK_RULES, OBJECTIVES, PREDICTION_TYPES, SOLVERS
 from ..errors import RecipeError
-from ..spectrogram import MelConfig
+from ..mel_config import MelConfig
 
 STAGES = ("vae", "flow", "vocoder", "assemble")
 CODECS = ("vae", "mel")
