@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .options import non_negative_int
+
 
 def register(subparsers):
     parser = subparsers.add_parser("train", help="train a stage (vae, flow, vocoder) or assemble a pipeline")
@@ -25,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser):
     """The arguments of ``flowsep train``."""
     parser.add_argument("recipe", help="YAML recipe (see recipes/)")
     parser.add_argument("--output-dir", help="overrides output_dir")
-    parser.add_argument("--max-steps", type=int, help="overrides trainer.max_steps")
+    parser.add_argument("--max-steps", type=non_negative_int, help="overrides trainer.max_steps (0: none)")
     parser.add_argument("--resume", help="'latest' or a checkpoint folder; overrides resume")
     parser.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -60,8 +62,12 @@ def run_recipe(recipe) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..training.recipe import load_recipe
+    from ..training.recipe import check_recipe_inputs, load_recipe
 
-    output = run_recipe(load_recipe(args.recipe, overrides_from_args(args)))
+    recipe = load_recipe(
+        args.recipe, overrides_from_args(args)
+    )  # every key and value, before torch is imported
+    check_recipe_inputs(recipe)
+    output = run_recipe(recipe)
     print(f"wrote {output}")
     return 0

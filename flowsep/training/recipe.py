@@ -15,6 +15,7 @@ Command-line overrides are applied to the YAML before it is mapped, with dotted 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import types
 import typing
@@ -29,6 +30,7 @@ from ..errors import RecipeError
 from ..mel_config import MelConfig
 
 STAGES = ("vae", "flow", "vocoder", "assemble")
+MAX_TRAINING_SEED = 2**32 - 1
 CODECS = ("vae", "mel")
 
 
@@ -346,7 +348,17 @@ def parse_override(text: str) -> tuple[str, Any]:
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
         raise RecipeError(f"override {text!r} must look like key.sub=value")
-    return key.strip(), yaml.safe_load(raw) if raw.strip() else None
+    return key.strip(), _read_yaml(raw, f"override {text!r}") if raw.strip() else None
+
+
+def _read_yaml(text: str, where: str) -> Any:
+    """``text`` read as YAML; :class:`RecipeError` in one line (where, line and problem) when it is not."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise RecipeError(f"{where}: invalid YAML{at}: {getattr(error, 'problem', None) or error}") from None
 
 
 def load_recipe(path: str | os.PathLike, overrides: dict[str, Any] | None = None) -> Recipe:
@@ -359,9 +371,9 @@ def load_recipe(path: str | os.PathLike, overrides: dict[str, Any] | None = None
     if not path.is_file():
         raise RecipeError(f"recipe not found: {path}")
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as error:
-        raise RecipeError(f"{path}: invalid YAML: {error}") from None
+        raw = _read_yaml(path.read_text(encoding="utf-8"), str(path)) or {}
+    except (OSError, UnicodeDecodeError) as error:
+        raise RecipeError(f"{path}: cannot read the recipe ({error})") from None
     if not isinstance(raw, dict):
         raise RecipeError(f"{path}: a recipe is a mapping of keys")
     for key, value in (overrides or {}).items():
@@ -435,6 +447,11 @@ def validate(recipe: Recipe):
     for ok, message in checks:
         if not ok:
             raise RecipeError(message)
+    if not 0 <= recipe.seed <= MAX_TRAINING_SEED:  # numpy's and accelerate's set_seed take 32 bits
+        raise RecipeError(f"seed: must be at least 0 and at most {MAX_TRAINING_SEED}, got {recipe.seed}")
+    for key, value in _numbers(recipe):
+        if not math.isfinite(value):
+            raise RecipeError(f"{key}: must be a finite number, got {value}")
     if recipe.stage in ("vae", "flow", "vocoder") and not recipe.data.train:
         raise RecipeError("data.train: the stage needs at least one training manifest")
     if recipe.stage == "flow" and recipe.flow.codec == "vae" and not recipe.flow.vae:
@@ -443,3 +460,59 @@ def validate(recipe: Recipe):
         raise RecipeError("assemble.transformer: the folder is needed")
     if recipe.stage == "assemble" and recipe.assemble.codec == "vae" and not recipe.assemble.vae:
         raise RecipeError("assemble.vae: the folder is needed (or assemble.codec: mel)")
+
+
+def _numbers(value: Any, prefix: str = ""):
+    """``(dotted key, float)`` of every float in a recipe (sections, lists and the ``model`` dict included)."""
+    if dataclasses.is_dataclass(value):
+        value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    items = (
+        value.items()
+        if isinstance(value, dict)
+        else enumerate(value)
+        if isinstance(value, (list, tuple))
+        else ()
+    )
+    for key, item in items:
+        name = f"{prefix}{key}"
+        if isinstance(item, float):
+            yield name, item
+        else:
+            yield from _numbers(item, f"{name}.")
+
+
+def check_recipe_inputs(recipe: Recipe):
+    """Before a stage starts (and before torch is imported): every file and folder the recipe reads exists (a
+    text encoder, VAE or vocoder may be a hub id, cached or reachable), ``resume`` is ``latest`` or a checkpoint
+    folder, and ``output_dir`` can be a folder. :class:`RecipeError` names the key."""
+    from ..commands.outputs import check_writable_folder
+    from ..loading import HUB_ID, check_hub_weights
+
+    def require(key: str, value: str | None, hub: bool = False):
+        if value is None or Path(value).exists() or (hub and value == "minilm"):
+            return
+        if hub and HUB_ID.match(value) and not value.startswith((".", "/", "~")):
+            check_hub_weights(value, key, "a local folder")
+            return
+        raise RecipeError(f"{key}: {value} not found (from {Path.cwd()})")
+
+    training = recipe.stage != "assemble"
+    for key in ("train", "valid"):
+        for index, manifest in enumerate(getattr(recipe.data, key) if training else []):
+            require(f"data.{key}[{index}]", manifest)
+    require("model_config", recipe.model_config)
+    require("init_from", recipe.init_from)
+    if recipe.stage == "flow":
+        require("flow.vae", recipe.flow.vae, hub=True)
+        require("flow.vocoder", recipe.flow.vocoder, hub=True)
+        require("flow.text_encoder", recipe.flow.text_encoder, hub=True)
+    if recipe.stage == "assemble":
+        for key in ("vae", "transformer", "vocoder"):
+            require(f"assemble.{key}", getattr(recipe.assemble, key))
+        require("assemble.text_encoder", recipe.assemble.text_encoder, hub=True)
+    if recipe.resume not in (None, "latest") and not Path(recipe.resume).is_dir():
+        raise RecipeError(f"resume: {recipe.resume} is not a checkpoint folder (give 'latest' or a folder)")
+    output = Path(recipe.output_dir)
+    if output.exists() and not output.is_dir():
+        raise RecipeError(f"output_dir: {output} is a file, not a folder")
+    check_writable_folder(output, shown=f"output_dir {output}")
