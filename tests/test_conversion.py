@@ -16,6 +16,7 @@ from diffusers import AutoencoderKL, FlowMatchEulerDiscreteScheduler
 
 from flowsep import FlowSepPipeline, FlowSepUNet
 from flowsep.conversion import convert_official_flowsep
+from flowsep.conversion.official import OFFICIAL_INFERENCE
 from flowsep.conversion.official_names import to_official, unet_names, vae_names, vocoder_names
 from flowsep.conversion.synthetic import FULL, TINY, write_synthetic_checkpoint
 from flowsep.errors import CheckpointError, OutputPathError
@@ -149,6 +150,63 @@ def test_converted_pipeline_runs_both_decoders_deterministically(converted, deco
         generator=torch.Generator().manual_seed(0),
     )  # fmt: skip
     np.testing.assert_array_equal(out.audios, again.audios)
+
+
+def test_converted_folder_runs_the_authors_front_end_on_their_grid(converted):
+    """The folder records the authors' inference and the pipeline follows it: 10 steps are t = 0, 0.1, ..., 0.9
+    at the UNet; the mixture is less its mean at a peak of 0.5, framed as TacotronSTFT frames it, and its latent
+    is a posterior sample drawn from the item's generator right after the start noise."""
+    pipe = FlowSepPipeline.from_pretrained(converted[2])
+    pipe.set_progress_bar_config(disable=True)
+    assert {key: pipe.config[key] for key in OFFICIAL_INFERENCE} == OFFICIAL_INFERENCE
+    assert pipe.tokenizer.model_max_length == 50
+    codec = pipe.codec
+    assert (codec.mel.framing, codec.normalization, codec.latent_posterior) == ("tacotron", "peak", "sample")
+    mixture = noise_mixture(seconds=pipe.segment_samples / 16000) + 0.02
+    seen = {"t": []}
+
+    def record(pipe, step, timestep, tensors):
+        seen.setdefault("mixture_latents", tensors["mixture_latents"])
+        seen["t"].append(1.0 - float(timestep) / 1000)
+        return tensors
+
+    pipe("a dog barking", mixture, sample_rate=16000, num_inference_steps=10, output_type="latent",
+         generator=torch.Generator().manual_seed(5), callback_on_step_end=record,
+         callback_on_step_end_tensor_inputs=["mixture_latents"])  # fmt: skip
+    np.testing.assert_allclose(seen["t"], np.arange(10) / 10, atol=1e-6)
+    centred = torch.from_numpy(mixture - mixture.mean())
+    levelled = centred * 0.5 / (centred.abs().max() + 1e-8)
+    generator = torch.Generator().manual_seed(5)
+    torch.randn(1, 8, 8, 16, generator=generator)  # the start noise comes first
+    with torch.no_grad():
+        expected, _ = codec.encode(levelled[None], generator=generator)
+    torch.testing.assert_close(seen["mixture_latents"], expected, rtol=0, atol=1e-5)
+
+
+def test_separate_with_defaults_is_the_parity_run(converted, tmp_path):
+    """``flowsep separate --model <converted> --steps 10`` = the pipeline with the vocoder, the uniform grid and
+    the seed 0 generator (and the folder's front end), as ``eval/official_parity.py`` runs it."""
+    from flowsep.cli import main
+
+    mixture_file, out_file = tmp_path / "mix.wav", tmp_path / "out.wav"
+    sf.write(mixture_file, noise_mixture(seconds=0.32), 16000, subtype="FLOAT")  # one window of the tiny UNet
+    argv = [
+        "separate",
+        str(mixture_file),
+        "-q",
+        "a dog barking",
+        "-o",
+        str(out_file),
+        "--model",
+        str(converted[2]),
+    ]
+    assert main([*argv, "--steps", "10", "--device", "cpu"]) == 0
+    pipe = FlowSepPipeline.from_pretrained(converted[2])
+    pipe.set_progress_bar_config(disable=True)
+    wave, _ = sf.read(mixture_file, dtype="float32")
+    expected = pipe("a dog barking", wave, sample_rate=16000, num_inference_steps=10, decoder="vocoder",
+                    sigma_grid="uniform", generator=torch.Generator().manual_seed(0)).audios[0]  # fmt: skip
+    np.testing.assert_allclose(sf.read(out_file, dtype="float32")[0], expected, rtol=0, atol=1e-7)
 
 
 def test_conversion_errors(converted, tmp_path):
