@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -184,12 +183,52 @@ def check_benchmark(benchmark: Benchmark, metrics: Sequence[str], trim: bool = F
         raise ManifestError(f"{problems[0]}{more}: nothing was evaluated{hint}")
 
 
+def check_benchmark_folder(
+    folder: str | os.PathLike, inputs: Sequence[str | os.PathLike], force: bool = False
+):
+    """Refuse, before any work, a benchmark folder that is a file or under one, not writable, holding one of the
+    build's ``inputs`` or held by an input folder (the build would read its own output), or holding a benchmark
+    already (unless ``force``)."""
+    from ..commands.outputs import check_writable_folder
+
+    path = Path(folder)
+    if path.exists() and not path.is_dir():
+        raise OutputPathError(f"{folder} exists and is not a folder: give a folder for the benchmark")
+    check_writable_folder(path, shown=folder)
+    for source in inputs:
+        source_path, target = Path(source).resolve(), path.resolve()
+        if source_path.is_relative_to(target) or (
+            source_path.is_dir() and target.is_relative_to(source_path)
+        ):
+            raise OutputPathError(
+                f"the benchmark folder {folder} and the input {source} overlap: choose another"
+            )
+    if (path / MANIFEST_NAME).exists() and not force:
+        raise OutputPathError(f"{folder} already holds a benchmark: pass --force to rebuild it")
+
+
+def remove_benchmark(folder: Path):
+    """Remove the benchmark in ``folder``: the part files its manifest lists, the manifest and ``benchmark.json``,
+    and the part folders left empty. Nothing else is touched (a file the manifest names outside the folder is
+    not deleted)."""
+    root = folder.resolve()
+    for item in read_benchmark(folder).items:
+        for path in (item.mixture, item.reference, item.interference):
+            if path is not None and path.resolve().parent.parent == root and path.parent.name in PARTS:
+                path.unlink(missing_ok=True)
+    for name in (MANIFEST_NAME, INFO_NAME):
+        (folder / name).unlink(missing_ok=True)
+    for part in PARTS:
+        if (folder / part).is_dir() and not any((folder / part).iterdir()):
+            (folder / part).rmdir()
+
+
 class BenchmarkWriter:
     """Writes a benchmark folder item by item; :meth:`close` writes the manifest and ``benchmark.json`` last.
 
     Args:
         folder: the benchmark folder; refused when it already holds a manifest, unless ``force`` (then the
-            previous benchmark's files are removed first; other files are left alone).
+            files the previous manifest lists are removed first, see :func:`remove_benchmark`).
         info: the build description saved as ``benchmark.json`` (its ``name`` names the items).
         sample_rate: the rate of every written file.
         force: rebuild over an existing benchmark.
@@ -199,13 +238,9 @@ class BenchmarkWriter:
         self, folder: str | os.PathLike, info: dict[str, Any], sample_rate: int, force: bool = False
     ):
         self.folder, self.info, self.sample_rate = Path(folder), info, sample_rate
+        check_benchmark_folder(self.folder, (), force)
         if (self.folder / MANIFEST_NAME).exists():
-            if not force:
-                raise OutputPathError(f"{self.folder} already holds a benchmark: pass --force to rebuild it")
-            for name in (MANIFEST_NAME, INFO_NAME):
-                (self.folder / name).unlink(missing_ok=True)
-            for part in PARTS:
-                shutil.rmtree(self.folder / part, ignore_errors=True)
+            remove_benchmark(self.folder)
         self.records: list[ClipRecord] = []
 
     def add(

@@ -32,7 +32,7 @@ from .. import __version__
 from ..data.manifest import ClipRecord, ManifestError, filter_split, read_manifest
 from ..data.readers import read_audiocaps, read_vggsound
 from ..errors import UsageError
-from .benchmark import BenchmarkWriter, quantize_pcm16
+from .benchmark import BenchmarkWriter, check_benchmark_folder, quantize_pcm16
 from .mixing import ClipLoader, MixturePlan, mix
 from .planning import random_plans
 from .sources import dcase_plans, dcase_released, keep_listed, read_esc50
@@ -124,6 +124,9 @@ def build_benchmark(spec: BuildSpec) -> Path:
         raise UsageError(f"unknown benchmark kind {spec.kind!r}; expected one of {', '.join(KINDS)}")
     if not Path(spec.source).exists():
         raise ManifestError(f"dataset source not found: {spec.source}")
+    check_benchmark_folder(
+        spec.out, [path for path in (spec.source, spec.clip_list, spec.csv) if path], spec.force
+    )
     released = spec.kind in RELEASED_KINDS
     random_only = {"count": spec.count, "snr": spec.snr, "loudness": spec.loudness, "pool": spec.pool,
                    "split": spec.split, "clip_list": spec.clip_list,
