@@ -48,6 +48,15 @@ def synthesize(kind: str, seconds: float, sample_rate: int, rng: np.random.Gener
     return (0.5 * wave / max(np.abs(wave).max(), 1e-9)).astype(np.float32)
 
 
+def corpus_files(out_dir: str | Path, clips_per_sound: int = 3) -> list[Path]:
+    """Every file :func:`make_toy_corpus` writes: ``audio/<sound>-<n>.wav``, ``train.jsonl`` and ``valid.jsonl``."""
+    out_dir = Path(out_dir)
+    clips = [
+        out_dir / "audio" / f"{kind}-{number}.wav" for kind in SOUNDS for number in range(clips_per_sound)
+    ]
+    return clips + [out_dir / "train.jsonl", out_dir / "valid.jsonl"]
+
+
 def make_toy_corpus(
     out_dir: str | Path,
     clips_per_sound: int = 3,
@@ -65,7 +74,7 @@ def make_toy_corpus(
     for kind, caption in SOUNDS.items():
         for number in range(clips_per_sound):
             clip_id = f"{kind}-{number}"
-            path = out_dir / "audio" / f"{clip_id}.wav"
+            path = out_dir / "audio" / f"{clip_id}.wav"  # as corpus_files lists it
             save_audio(path, synthesize(kind, seconds, sample_rate, rng), sample_rate)
             split = "valid" if number == clips_per_sound - 1 else "train"
             records.append(ClipRecord(clip_id, str(path), [caption], [kind], seconds, split, "toy", "CC0"))
