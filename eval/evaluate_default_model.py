@@ -39,6 +39,7 @@ import torch
 from tqdm.auto import tqdm
 
 from flowsep.audio import load_audio
+from flowsep.choices import SIGMA_GRIDS
 from flowsep.commands.options import non_negative
 from flowsep.data.manifest import read_manifest
 from flowsep.decoding import MASK_RULES, decode_target
@@ -112,7 +113,7 @@ def separate(pipe, query: str, mixture: torch.Tensor, args, seed: int, **options
     out = pipe(
         query, mixture, sample_rate=pipe.config.sample_rate,
         guidance_scale=args.guidance, source_noise=args.source_noise, generator=torch.Generator().manual_seed(seed),
-        **options,
+        sigma_grid=args.sigma_grid, **options,
     )  # fmt: skip
     return out.audios[0]
 
@@ -207,6 +208,7 @@ def evaluate(args) -> dict:
     return {
         "model": str(args.model), "benchmark": str(args.benchmark), "items": len(references), "steps": args.steps,
         "guidance": args.guidance, "source_noise": args.source_noise,
+        "sigma_grid": args.sigma_grid or pipe.config.sigma_grid,
         "seconds_per_item": seconds / max(1, len(references)), "rows": table, "si_sdri_by_input_snr": by_snr,
         "si_sdri_by_class_and_wording": {
             label: {family: {"items": len(v), "mean": sum(v) / len(v)} for family, v in families.items()}
@@ -274,6 +276,11 @@ def main():
     )
     parser.add_argument("--predictive", help="a predictive baseline model folder (row 'predictive baseline')")
     parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument(
+        "--sigma-grid",
+        choices=SIGMA_GRIDS,
+        help="the flow's steps: uniform or diffusers (default: the model's)",
+    )
     parser.add_argument("--guidance", type=float, default=1.0, help="classifier-free guidance (1 = off)")
     parser.add_argument(
         "--source-noise", type=non_negative, help="start noise of a mixture-source model (default: its own)"

@@ -20,7 +20,9 @@ An Euler step of any flowsep scheduler from ``sigma`` to ``sigma'`` is then
 ``x + (sigma' - sigma) * v = x + (t' - t) * u``: exactly the official Euler step. The start ``x(sigma = 1)``
 is the noise ``eps`` in both conventions; the 1e-4 offset only shapes the training path (``x_t`` at ``t = 1``
 is ``1e-4 eps + x1``), so nothing else changes. Every solver, step count, guidance and decoder of flowsep
-therefore works with the converted model.
+therefore works with the converted model. The authors' Euler grid is ``t = linspace(0, 1, N + 1)``: a converted
+folder says ``sigma_grid: uniform``, and the pipeline hands the scheduler those sigmas (diffusers' own grid would
+end with a step from sigma 0.001 to 0; see :func:`flowsep.schedulers.set_sigma_grid`).
 
 Classifier-free guidance: the official model dropped the text with p = 0.1 during training, replacing it by the
 Flan-T5 states of the empty caption padded to 50 tokens with an all-ones mask; the converter stores those states
