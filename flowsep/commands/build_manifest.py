@@ -21,7 +21,7 @@ def register(subparsers):
     )  # fmt: skip
     parser.add_argument("kind", choices=sorted(READERS))
     parser.add_argument("root", help="the dataset's local folder")
-    parser.add_argument("out", help="manifest to write (.jsonl or .csv; under the root, .jsonl)")
+    parser.add_argument("out", help="manifest to write (.jsonl or .csv)")
     parser.add_argument(
         "--audio-glob", default="**/*", help="which files under root are audio candidates (relative to root)"
     )
@@ -37,10 +37,10 @@ def run(args: argparse.Namespace) -> int:
     if pattern.is_absolute() or ".." in pattern.parts:
         raise UsageError(f"--audio-glob {args.audio_glob}: give a pattern relative to the root, inside it")
     check_output_files([out], [], args.overwrite, suffixes=MANIFEST_SUFFIXES)
-    if root.is_dir() and out.resolve().is_relative_to(root.resolve()) and out.suffix.lower() != ".jsonl":
+    if out.is_file() and out.resolve().is_relative_to(root.resolve()) and out.suffix.lower() == ".csv":
         raise OutputPathError(
-            f"{out}: under the dataset root, a manifest must be .jsonl (the readers read the root's .csv and "
-            ".json files, so this one could replace or join the dataset's own metadata)"
+            f"{out} is a CSV file under the dataset root, which may be the dataset's own metadata (the readers "
+            "read CSV files there): not replaced, even with --overwrite; choose another name"
         )
 
     # 2. Read the dataset and write the manifest

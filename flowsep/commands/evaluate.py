@@ -18,6 +18,7 @@ from ..choices import DEFAULT_CLAP_CHECKPOINT, FAD_BACKBONES, METRICS
 from ..errors import UsageError
 from ..loading import default_model
 from .options import (
+    MODEL_SETTINGS,
     add_model_arguments,
     check_model_options,
     non_negative_int,
@@ -62,20 +63,8 @@ def run_settings(args: argparse.Namespace) -> dict:
     model = str(args.model or default_model())
     if Path(model).exists():
         model = str(Path(model).resolve())
-    keys = (
-        "solver",
-        "shift",
-        "sigma_grid",
-        "decoder",
-        "mask_rule",
-        "source_noise",
-        "guidance",
-        "seed",
-        "dtype",
-    )
-    return (
-        {"model": model} | {key: getattr(args, key) for key in keys} | ({"trim": True} if args.trim else {})
-    )
+    settings = {key: getattr(args, key) for key in MODEL_SETTINGS}
+    return {"model": model} | settings | ({"trim": True} if args.trim else {})
 
 
 def run(args: argparse.Namespace) -> int:
@@ -84,6 +73,10 @@ def run(args: argparse.Namespace) -> int:
 
     # 1. Check the flags, the benchmarks (queries, files, lengths) and every output path before torch is imported
     check_model_options(args)
+    if "clap" in args.metrics:  # offline and not cached: say so now, not after the hub's retries
+        from ..loading import check_hub_weights
+
+        check_hub_weights(args.clap_checkpoint, "--clap-checkpoint", "a ClapModel save_pretrained folder")
     benchmarks = [read_benchmark(spec, args.limit) for spec in args.benchmark]
     names = [benchmark.name for benchmark in benchmarks]
     if len(set(names)) != len(names):
@@ -98,10 +91,6 @@ def run(args: argparse.Namespace) -> int:
     ]  # fmt: skip
     check_output_folder(args.output_dir, run_folder.planned_files(benchmarks, systems, args.figures), inputs)
     run_folder.check_settings(settings)
-    if "clap" in args.metrics:  # offline and not cached: say so now, not after the hub's retries
-        from ..loading import check_hub_weights
-
-        check_hub_weights(args.clap_checkpoint, "--clap-checkpoint", "a ClapModel save_pretrained folder")
     import torch
     from accelerate import PartialState
 
