@@ -119,6 +119,20 @@ def add_model_arguments(parser: argparse.ArgumentParser, steps_nargs: str | None
     parser.add_argument("--dtype", choices=DTYPES, default="fp32", help="weights' dtype")
 
 
+# The options of add_model_arguments that decide a model's outputs (besides --model and --steps)
+MODEL_SETTINGS = (
+    "solver",
+    "shift",
+    "sigma_grid",
+    "decoder",
+    "mask_rule",
+    "source_noise",
+    "guidance",
+    "seed",
+    "dtype",
+)
+
+
 def sampling_options(args: argparse.Namespace) -> dict:
     """The pipeline keyword arguments that :func:`add_model_arguments` sets (besides the model and its solver)."""
     return {

@@ -24,23 +24,18 @@ from pathlib import Path
 
 from ..audio import AUDIO_SUFFIXES
 from ..errors import AudioInputError, FlowSepError, OutputPathError, UsageError
-from .options import add_model_arguments, check_model_options, prepare_pipeline, sampling_options
+from .options import (
+    MODEL_SETTINGS,
+    add_model_arguments,
+    check_model_options,
+    prepare_pipeline,
+    sampling_options,
+)
 from .outputs import check_output_folder, check_separate_folders
 
 MANIFEST_SUFFIXES = (".jsonl", ".json", ".csv")
 REST_FOLDER = "_rest"  # what no query of a several-query row claimed (no query's slug starts with "_")
-SETTING_KEYS = (
-    "steps",
-    "guidance",
-    "solver",
-    "shift",
-    "sigma_grid",
-    "decoder",
-    "mask_rule",
-    "source_noise",
-    "seed",
-    "dtype",
-)
+SETTING_KEYS = ("steps", *MODEL_SETTINGS)
 
 
 def slug(text: str, limit: int = 60) -> str:
