@@ -11,7 +11,7 @@ FRAMINGS = ("bigvgan", "tacotron")
 @dataclass(frozen=True)
 class MelConfig:
     """Front-end settings. Defaults are FlowSep's: 16 kHz, 64 bands, hop 160 (100 frames per second), framed
-    as BigVGAN frames its mels (``framing``: ``"bigvgan"`` or ``"tacotron"``, see the module docstring)."""
+    as BigVGAN frames its mels (``framing``: ``"bigvgan"`` or ``"tacotron"``, see :mod:`flowsep.spectrogram`)."""
 
     sample_rate: int = 16000
     n_fft: int = 1024
