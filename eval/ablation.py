@@ -108,7 +108,7 @@ def evaluate(
 ) -> dict:
     """``flowsep evaluate`` (resumable); its ``summary.json`` and the per-item rows."""
     command = [
-        sys.executable, "-m", "flowsep", "evaluate", "-b", benchmark, "-o", str(out), "--model", str(pipeline),
+        sys.executable, "-m", "flowsep.cli", "evaluate", "-b", benchmark, "-o", str(out), "--model", str(pipeline),
         "--solver", solver, "--steps", *map(str, steps), "--limit", str(limit), "--metrics", *metrics,
         "--figures", "0",
     ]  # fmt: skip
