@@ -4,9 +4,10 @@ Every entry point of flowsep reads audio through :func:`load_audio`, so the inpu
 
 * sources: a path to a wav/flac/ogg file (anything soundfile reads), a numpy array or a torch tensor;
   arrays and tensors need their ``sample_rate``;
-* shapes: ``(samples,)`` or ``(channels, samples)``; a 2-D array whose second axis is the shorter one
-  (at most 16 channels, as :func:`soundfile.read` returns it) is read as ``(samples, channels)``, however few
-  samples it holds; a square one as ``(channels, samples)``;
+* shapes: ``(samples,)`` or ``(channels, samples)``; a 2-D array whose second axis is the short one
+  (at most 16 channels, as :func:`soundfile.read` returns it) is read as ``(samples, channels)``; one of at most
+  16 rows that could be either is read as ``(channels, samples)`` with a warning when it has more rows than
+  columns;
 * channel policy: multichannel audio is **down-mixed to mono by averaging the channels** (the model is mono);
 * integer arrays are scaled to [-1, 1] by their dtype's range;
 * any sample rate is resampled with soxr (high quality) to the model's rate;
@@ -42,8 +43,16 @@ def _to_channels_first(array: np.ndarray, name: str) -> np.ndarray:
     if array.ndim == 1:
         array = array[None, :]
     elif array.ndim == 2:
-        if array.shape[1] <= MAX_CHANNELS and array.shape[1] < array.shape[0]:
-            array = array.T  # (samples, channels), as soundfile returns it: the shorter axis is the channels
+        if array.shape[1] <= MAX_CHANNELS < array.shape[0]:
+            array = array.T  # (samples, channels), as soundfile returns it
+        elif (
+            array.shape[1] < array.shape[0] <= MAX_CHANNELS
+        ):  # either way round: the convention decides, aloud
+            warnings.warn(
+                f"{name}: shape {tuple(array.shape)} is read as (channels, samples), {array.shape[0]} channels of "
+                f"{array.shape[1]} samples; transpose it if it is (samples, channels)",
+                stacklevel=3,
+            )
         elif min(array.shape) > MAX_CHANNELS:
             raise AudioInputError(
                 f"{name}: shape {tuple(array.shape)} has more than {MAX_CHANNELS} channels either way: "

@@ -6,7 +6,6 @@ user's format comes back (44.1 kHz stereo in and out, target + residual == input
 resume is keyed on the recorded settings, short files never stop a batch, and the API's argument checks.
 """
 
-import hashlib
 import json
 import os
 import shutil
@@ -18,36 +17,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+from conftest import run_cli, snapshot
 
 from flowsep.cli import main
 
 NO_CUDA = not torch.cuda.is_available()
 ROOT = os.geteuid() == 0 if hasattr(os, "geteuid") else False
-
-
-def run_cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=str(Path(__file__).resolve().parent.parent))
-    return subprocess.run(
-        [sys.executable, "-m", "flowsep.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
-
-
-def snapshot(folder: Path) -> dict:
-    """Every path under ``folder`` with its kind, size and content hash (fifos and links by kind only)."""
-    state = {}
-    for path in sorted(folder.rglob("*")):
-        if path.is_symlink():
-            state[str(path)] = ("link", os.readlink(path))
-        elif path.is_file():
-            state[str(path)] = ("file", hashlib.sha1(path.read_bytes()).hexdigest())
-        else:
-            state[str(path)] = ("dir" if path.is_dir() else "other",)
-    return state
 
 
 @pytest.fixture(scope="module")

@@ -110,6 +110,9 @@ def check_output_folder(
         if not path.is_relative_to(root):
             problems.append(f"{origin}: {output} would be written outside the output folder {folder}")
             continue
+        if ".." in Path(output).parts:  # inside, but not where its name says (an id "../x" of a manifest)
+            problems.append(f"{origin}: {output} has '..' in its name")
+            continue
         key, name = file_key(path), fold(str(path))
         if key in sources:
             problems.append(f"{origin}: {output} would replace an input file")
@@ -119,10 +122,8 @@ def check_output_folder(
             problems.append(f"{origin}: {output} exists and is not a regular file")
         seen[name] = origin
     if problems:
-        more = f"\n  ... and {len(problems) - 10} more" if len(problems) > 10 else ""
-        raise OutputPathError(
-            f"{len(problems)} unsafe output(s), nothing done:\n  " + "\n  ".join(problems[:10]) + more
-        )
+        more = f" (and {len(problems) - 1} more unsafe output(s))" if len(problems) > 1 else ""
+        raise OutputPathError(f"{problems[0]}{more}: nothing done")
 
 
 def ignores_case(folder: PathLike) -> bool:
