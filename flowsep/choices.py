@@ -3,7 +3,7 @@ bounds of numeric options, without importing torch.
 
 The command line reads them here so that ``flowsep --help`` and flag errors answer in a fraction of a second.
 :mod:`flowsep.decoding` takes its lists from here; the others are checked against the modules that implement
-them by ``tests/test_cli_contract.py``.
+them by ``tests/test_cli.py``.
 """
 
 DECODERS = ("vocoder", "mask")  # flowsep.decoding

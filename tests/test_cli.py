@@ -250,6 +250,7 @@ def test_command_summaries_and_choices_match_the_library():
     """cli.COMMANDS and flowsep.choices are light copies (for a fast --help): they must not drift."""
     from flowsep import choices
     from flowsep.cli import COMMANDS
+    from flowsep.evaluation.kinds import KINDS
     from flowsep.loading import DTYPES
     from flowsep.metrics import DEFAULT_CLAP_CHECKPOINT, METRICS
     from flowsep.metrics.fad import BACKBONE_SAMPLE_RATES
@@ -260,6 +261,7 @@ def test_command_summaries_and_choices_match_the_library():
     assert set(choices.SOLVERS) == set(SOLVERS) and set(choices.DTYPES) == set(DTYPES)
     assert set(choices.METRICS) == set(METRICS) and set(choices.FAD_BACKBONES) == set(BACKBONE_SAMPLE_RATES)
     assert choices.DEFAULT_CLAP_CHECKPOINT == DEFAULT_CLAP_CHECKPOINT
+    assert choices.BENCHMARK_KINDS == KINDS
 
 
 def test_offline_metric_weights_fail_in_seconds(tmp_path, monkeypatch, capsys):
