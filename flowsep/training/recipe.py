@@ -503,12 +503,14 @@ def check_recipe_inputs(recipe: Recipe):
     require("model_config", recipe.model_config)
     require("init_from", recipe.init_from)
     if recipe.stage == "flow":
-        require("flow.vae", recipe.flow.vae, hub=True)
+        if recipe.flow.codec == "vae":  # a log-mel flow (flow.codec: mel) reads no VAE
+            require("flow.vae", recipe.flow.vae, hub=True)
         require("flow.vocoder", recipe.flow.vocoder, hub=True)
         require("flow.text_encoder", recipe.flow.text_encoder, hub=True)
     if recipe.stage == "assemble":
         for key in ("vae", "transformer", "vocoder"):
-            require(f"assemble.{key}", getattr(recipe.assemble, key))
+            if key != "vae" or recipe.assemble.codec == "vae":
+                require(f"assemble.{key}", getattr(recipe.assemble, key))
         require("assemble.text_encoder", recipe.assemble.text_encoder, hub=True)
     if recipe.resume not in (None, "latest") and not Path(recipe.resume).is_dir():
         raise RecipeError(f"resume: {recipe.resume} is not a checkpoint folder (give 'latest' or a folder)")
