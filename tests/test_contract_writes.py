@@ -70,9 +70,14 @@ def test_writing_commands_change_nothing_outside_their_outputs(place_with_model)
 
 @pytest.fixture
 def place_with_model(tmp_path, saved_tiny_pipe):
-    """A work folder, and a tiny model folder outside it."""
+    """A work folder, and a tiny model folder outside it; accelerate's process state is reset afterwards (the
+    commands ran in this process)."""
+    from accelerate.state import AcceleratorState, GradientState
+
     (tmp_path / "place").mkdir()
-    return tmp_path / "place", saved_tiny_pipe
+    yield tmp_path / "place", saved_tiny_pipe
+    AcceleratorState._reset_state(True)
+    GradientState._reset_state()
 
 
 def test_convert_replaces_only_its_folder(tmp_path, monkeypatch, capsys):
