@@ -34,12 +34,16 @@ import sys
 import time
 from pathlib import Path
 
+import torch
+from evaluate_default_model import si_sdri_by_snr  # eval/, beside this script
+
+from flowsep.evaluation.layout import RunFolder
+
 ROOT = Path(__file__).resolve().parents[1]
 RECIPES = ROOT / "recipes" / "mini-mel"
 ARMS = {"flow": ("euler", "midpoint"), "diffusion": ("ddim", "dpmsolver++"), "predictive": ("predictive",)}
 STEPS = (1, 2, 5, 10, 25, 50, 100)
-BANDS = ((-float("inf"), -5.0), (-5.0, 5.0), (5.0, float("inf")))  # the target's input SNR (dB)
-BAND_NAMES = ("buried", "comparable", "dominant")
+BAND_NAMES = ("buried", "comparable", "dominant")  # evaluate_default_model.SNR_BANDS, the target's input SNR
 
 
 def run(command: list[str]) -> None:
@@ -118,14 +122,8 @@ def evaluate(
         command += ["--clap-checkpoint", args.clap]
     if not (out / "summary.json").is_file():
         run(command)
-    rows = [json.loads(line) for shard in sorted((out / "rows").glob("rank*.jsonl")) for line in shard.open()]
-    latest = {(row["benchmark"], row["system"], row["id"]): row for row in rows}
-    return {"summary": json.loads((out / "summary.json").read_text()), "rows": list(latest.values())}
-
-
-def mean(values) -> float | None:
-    values = [v for v in values if v is not None]
-    return sum(values) / len(values) if values else None
+    rows = list(RunFolder(out).read_rows().values())
+    return {"summary": json.loads((out / "summary.json").read_text()), "rows": rows}
 
 
 def system_table(evaluation: dict, seconds_per_item_audio: float) -> list[dict]:
@@ -142,8 +140,11 @@ def system_table(evaluation: dict, seconds_per_item_audio: float) -> list[dict]:
             "si_sdri": result["metrics"]["si_sdri"]["mean"], "sdri": result["metrics"]["sdri"]["mean"],
             "fad": result.get("fad"), "clap_score": result["metrics"].get("clap_score", {}).get("mean"),
         }  # fmt: skip
-        for band, (low, high) in zip(BAND_NAMES, BANDS, strict=True):
-            entry[f"si_sdri_{band}"] = mean(r["si_sdri"] for r in rows if low <= r["snr_db"] < high)
+        bands = si_sdri_by_snr(
+            torch.tensor([r["si_sdri"] for r in rows]), torch.tensor([r["snr_db"] for r in rows])
+        )
+        for band, result in zip(BAND_NAMES, bands.values(), strict=True):
+            entry[f"si_sdri_{band}"] = result["mean"] if result["items"] else None
         table.append(entry)
     return sorted(table, key=lambda entry: entry["steps"])
 

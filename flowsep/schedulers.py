@@ -13,8 +13,6 @@ swaps solvers within a family only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 from diffusers import (
@@ -24,8 +22,7 @@ from diffusers import (
     FlowMatchHeunDiscreteScheduler,
 )
 from diffusers.configuration_utils import ConfigMixin, register_to_config
-from diffusers.schedulers.scheduling_utils import SchedulerMixin
-from diffusers.utils import BaseOutput
+from diffusers.schedulers.scheduling_utils import SchedulerMixin, SchedulerOutput
 
 from .choices import SCHEDULER_FAMILIES, SIGMA_GRIDS, SOLVER_FAMILIES
 from .errors import UsageError
@@ -36,11 +33,6 @@ DIFFUSION_SCHEDULE = {
     "num_train_timesteps": 1000, "beta_schedule": "scaled_linear", "beta_start": 0.00085, "beta_end": 0.012,
     "rescale_betas_zero_snr": True, "timestep_spacing": "trailing", "clip_sample": False,
 }  # fmt: skip
-
-
-@dataclass
-class FlowMatchMidpointSchedulerOutput(BaseOutput):
-    prev_sample: torch.Tensor
 
 
 class FlowMatchMidpointScheduler(SchedulerMixin, ConfigMixin):
@@ -92,7 +84,7 @@ class FlowMatchMidpointScheduler(SchedulerMixin, ConfigMixin):
         self._step_index += 1
         if not return_dict:
             return (prev,)
-        return FlowMatchMidpointSchedulerOutput(prev_sample=prev)
+        return SchedulerOutput(prev_sample=prev)
 
     def __len__(self):
         return self.config.num_train_timesteps
@@ -116,7 +108,7 @@ class PredictiveScheduler(SchedulerMixin, ConfigMixin):
         prev = model_output.to(sample.dtype)
         if not return_dict:
             return (prev,)
-        return FlowMatchMidpointSchedulerOutput(prev_sample=prev)
+        return SchedulerOutput(prev_sample=prev)
 
     def __len__(self):
         return 1
@@ -131,6 +123,7 @@ SOLVERS = {
     "predictive": PredictiveScheduler,
 }
 FAMILIES = {family: {name: SOLVERS[name] for name in names} for family, names in SOLVER_FAMILIES.items()}
+SOLVER_OF_CLASS = {cls.__name__: name for name, cls in SOLVERS.items()}
 
 
 def family_of(scheduler_class_name: str) -> str:
@@ -148,9 +141,8 @@ def config_of(scheduler: SchedulerMixin) -> dict:
 def solvers_for(config: dict) -> tuple[str, ...]:
     """The solvers that can sample the model whose scheduler config this is, its own first."""
     family = family_of(config["_class_name"]) if "_class_name" in config else "flow"
-    own = next((n for n, c in FAMILIES[family].items() if c.__name__ == config.get("_class_name")), None)
-    names = [own or SOLVER_FAMILIES[family][0], *FAMILIES[family]]
-    return tuple(dict.fromkeys(names))
+    own = SOLVER_OF_CLASS.get(config.get("_class_name"), SOLVER_FAMILIES[family][0])
+    return tuple(dict.fromkeys([own, *FAMILIES[family]]))
 
 
 def make_scheduler(

@@ -178,6 +178,11 @@ def tiny_models(tmp_path_factory, corpus):  # noqa: F811
     return folders
 
 
+def separate_args(mixture, model, output, *options: str) -> list[str]:
+    """`flowsep separate` of "beep" from ``mixture`` with ``model`` into ``output``."""
+    return ["separate", str(mixture), "-q", "beep", "--model", str(model), "-o", str(output), *options]
+
+
 def test_tiny_diffusion_model_trains_loads_and_runs_through_the_pipeline_and_the_cli(
     tiny_models, mixture_wav, tmp_path, capsys
 ):
@@ -188,40 +193,19 @@ def test_tiny_diffusion_model_trains_loads_and_runs_through_the_pipeline_and_the
     pipe.set_progress_bar_config(disable=True)
     out = pipe("a steady high beep", str(mixture_wav), num_inference_steps=3, output_type="pt")
     assert out.nfe == 3 and out.audios.shape == (1, 24000) and torch.isfinite(out.audios).all()
-    model = str(tiny_models["diffusion"])
     for solver in ("ddim", "dpmsolver++"):
         written = tmp_path / f"{solver}.wav"
-        args = [
-            "separate",
-            str(mixture_wav),
-            "-q",
-            "beep",
-            "--model",
-            model,
-            "--steps",
-            "2",
-            "--solver",
-            solver,
-        ]
-        assert cli([*args, "-o", str(written)]) == 0 and written.stat().st_size > 1000
-    wrong = tmp_path / "euler.wav"
-    assert (
-        cli(
-            [
-                "separate",
-                str(mixture_wav),
-                "-q",
-                "beep",
-                "--model",
-                model,
-                "--solver",
-                "euler",
-                "-o",
-                str(wrong),
-            ]
+        assert (
+            cli(
+                separate_args(
+                    mixture_wav, tiny_models["diffusion"], written, "--steps", "2", "--solver", solver
+                )
+            )
+            == 0
         )
-        == 2
-    )
+        assert written.stat().st_size > 1000
+    wrong = tmp_path / "euler.wav"
+    assert cli(separate_args(mixture_wav, tiny_models["diffusion"], wrong, "--solver", "euler")) == 2
     assert not wrong.exists()
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert error.endswith("is a diffusion model, sampled by ddim, dpmsolver++") and "Loading" not in error
@@ -236,14 +220,5 @@ def test_tiny_predictive_model_makes_one_pass_through_the_pipeline_and_the_cli(
     out = pipe("a steady high beep", str(mixture_wav), num_inference_steps=10, output_type="pt")
     assert out.nfe == 1 and torch.isfinite(out.audios).all() and float(out.audios.abs().max()) > 0
     written = tmp_path / "target.wav"
-    args = [
-        "separate",
-        str(mixture_wav),
-        "-q",
-        "beep",
-        "--model",
-        str(tiny_models["predictive"]),
-        "-o",
-        str(written),
-    ]
-    assert cli(args) == 0 and written.stat().st_size > 1000
+    assert cli(separate_args(mixture_wav, tiny_models["predictive"], written)) == 0
+    assert written.stat().st_size > 1000
