@@ -18,7 +18,7 @@ import torch  # noqa: E402
 
 from flowsep.testing import make_tiny_pipeline  # noqa: E402
 
-torch.set_num_threads(2)
+torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))  # 1 beside a training run
 
 HEAVY = ("torch", "diffusers", "transformers", "accelerate", "gradio")
 # flowsep.cli.main, as `python -m flowsep.cli` runs it, then a line naming the heavy libraries the run imported
