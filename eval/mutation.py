@@ -2,6 +2,8 @@
 
     pip install "mutmut==3.8.1"
     nice -n 10 python eval/mutation.py            # hours on 2 quiet cores; writes eval/reports/mutation.json
+    python eval/mutation.py --resume              # after an interruption: the mutants not run yet
+    python eval/mutation.py --resume --rerun-survivors   # after new tests: HEAD's tests on the survivors
     python eval/mutation.py --only flowsep/data/augment.py --tests tests/test_augment.py -o /tmp/smoke.json
 
 The committed tree (``git archive HEAD``, so that edits in progress do not leak in) is unpacked into a scratch
@@ -268,7 +270,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--work", default=os.path.join(os.environ.get("TMPDIR", "/tmp"), "flowsep-mutation"))
     parser.add_argument("--max-children", type=int, default=2)
-    parser.add_argument("--resume", action="store_true", help="keep the scratch folder and mutmut's results")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the scratch folder and mutmut's results; alone: run the mutants not run yet (after an interruption)",
+    )
     parser.add_argument(
         "--rerun-survivors", action="store_true",
         help="with --resume: bring in HEAD's tests and run only the mutants that survived the last run",
@@ -283,11 +289,17 @@ def main(argv: list[str] | None = None) -> int:
     modules, scope, tests = selection(args.only, args.tests)
     work = Path(args.work)
     start = time.time()
+    resuming = args.resume and not (args.rerun_survivors or args.report_only)
     if not args.resume:
         export_tree(work)
-    write_config(work, modules, tests)
+    if not resuming:  # a resumed run keeps its selection: a new one would reset mutmut's results
+        write_config(work, modules, tests)
     if args.report_only:
         pass
+    elif resuming:
+        unchecked = [name for name, status in statuses(work).items() if status == "not checked"]
+        if unchecked:
+            mutmut(work, "run", "--max-children", str(args.max_children), *unchecked)
     elif args.rerun_survivors:
         before = statuses(work)
         (work / PREVIOUS).write_text(json.dumps(before, indent=1, ensure_ascii=False))
