@@ -3,14 +3,16 @@ spans where the sound is, and what a model was trained on."""
 
 import json
 import re
+import shutil
 
 import numpy as np
 import pytest
 import soundfile as sf
 import torch
 
-from flowsep.cli import main
-from flowsep.errors import QueryError
+from flowsep.cli import build_parser, main
+from flowsep.commands.queries import FORMS
+from flowsep.errors import QueryError, UsageError
 from flowsep.queries import check_query, check_query_list, parse_query, training_queries
 from flowsep.spans import SpanOptions, find_spans, spans_csv
 
@@ -204,3 +206,67 @@ def test_training_queries_and_the_queries_command(tmp_path, capsys):
     assert main(["queries"]) == 0  # the shipped model's file
     printed = capsys.readouterr().out
     assert "flowsep-mini: 37 classes" in printed and "dog: " in printed and "remove" in printed
+
+
+QUERIES_FILE_ROWS = {
+    "about": "two classes for a test",
+    "classes": [
+        {"label": "dog", "captions": ["a dog barking", "dog barks", "a hound", "a puppy", "woof"],
+         "families": {"word": ["dog", "hound", "pup", "canine"], "instruction": ["isolate the dog"]},
+         "subjects": {"puppy": ["a puppy yapping"]}},
+        {"label": "rain", "captions": ["rain falling"]},
+    ],
+}  # fmt: skip
+
+
+def main_run(argv: list[str]) -> int:
+    """A command's ``run`` on ``argv``, its errors raised (``main`` turns them into exit codes)."""
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+def test_queries_command_prints_four_captions_and_three_wordings_per_family(
+    saved_tiny_pipe, tmp_path, capsys
+):
+    """Guards the listing's cuts (four captions, three wordings, subjects only with --all) and its counts."""
+    model = tmp_path / "model"
+    shutil.copytree(saved_tiny_pipe, model)
+    (model / "queries.json").write_text(json.dumps(QUERIES_FILE_ROWS))
+    assert main(["queries", "--model", str(model)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:5] == [
+        "model: 2 classes. two classes for a test",
+        "  dog: a dog barking; dog barks; a hound; a puppy (+1 more)",
+        "    word: dog; hound; pup",
+        "    instruction: isolate the dog",
+        "  rain: rain falling",
+    ]
+    assert lines[5] == "Every query may be an instruction:" and len(lines) == 6 + len(FORMS)
+    assert lines[6] == f"  {FORMS[0][0]:40s} {FORMS[0][1]}"
+    assert main(["queries", "--model", str(model), "--all"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1:6] == [
+        "  dog: a dog barking; dog barks; a hound; a puppy; woof",
+        "    word: dog; hound; pup; canine",
+        "    instruction: isolate the dog",
+        "    puppy: a puppy yapping",
+        "  rain: rain falling",
+    ]
+
+
+def test_queries_command_refuses_a_model_without_queries(saved_tiny_pipe, tmp_path):
+    model = tmp_path / "model"
+    shutil.copytree(saved_tiny_pipe, model)
+    with pytest.raises(UsageError, match=r"model records no training queries \(no valid queries.json\)"):
+        main_run(["queries", "--model", str(model)])
+    (model / "queries.json").write_text("{not json")
+    with pytest.raises(UsageError, match="records no training queries"):
+        main_run(["queries", "--model", str(model)])
+
+
+def test_queries_command_reads_only_local_folders(monkeypatch):
+    monkeypatch.setattr("flowsep.loading.check_model_source", lambda model: False)
+    with pytest.raises(
+        UsageError, match="^--model owner/name: a hub id; flowsep queries reads a local model folder"
+    ):
+        main_run(["queries", "--model", "owner/name"])
