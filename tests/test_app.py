@@ -5,6 +5,7 @@ import sys
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
 
 from flowsep.app import separation
 from flowsep.app.separation import Separator, Settings
@@ -160,3 +161,65 @@ def test_app_without_gradio_6_says_how_to_install_it(monkeypatch, capsys, instal
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and 'pip install -e ".[app]"' in error
     assert ("not installed" if installed is None else "found 5.49.1") in error
+
+
+@pytest.fixture
+def served(monkeypatch):
+    """Replaces the server: records what ``flowsep app`` would serve, and whether its work folder exists then."""
+    import flowsep.app.page
+
+    calls = []
+
+    def serve(separator, work_dir, host, port, share):
+        calls.append({"separator": separator, "work_dir": work_dir, "exists": work_dir.is_dir(), "host": host,
+                      "port": port, "share": share})  # fmt: skip
+
+    monkeypatch.setattr(flowsep.app.page, "serve", serve)
+    return calls
+
+
+def app_args(*flags: str):
+    from flowsep.cli import build_parser
+
+    return build_parser().parse_args(["app", *flags])
+
+
+@pytest.mark.parametrize("version", ["6.0.0", "10.2.1"])
+def test_app_serves_the_model_on_the_checked_port(saved_tiny_pipe, served, monkeypatch, version):
+    """Guards what reaches the server: the model asked for, the host, the port, --share, a work folder that
+    exists while serving and is removed after, and Gradio's major version read as a number (10 > 6)."""
+    import socket
+    from importlib import metadata
+
+    monkeypatch.setattr(metadata, "version", lambda name: version)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    args = app_args("--model", str(saved_tiny_pipe), "--port", str(port), "--share", "--device", "cpu")
+    assert args.func(args) == 0
+    (call,) = served
+    assert (call["host"], call["port"], call["share"], call["exists"]) == ("127.0.0.1", port, True, True)
+    assert not call["work_dir"].exists() and call["work_dir"].name.startswith("flowsep-app-")
+    assert isinstance(call["separator"], Separator) and call["separator"].work_dir == call["work_dir"]
+    served_weights = call["separator"].pipe.transformer.state_dict()
+    assert all(
+        torch.equal(served_weights[k], v)
+        for k, v in make_tiny_pipeline(seed=0).transformer.state_dict().items()
+    )
+
+
+def test_app_reports_a_port_taken_before_the_server_started(saved_tiny_pipe, monkeypatch):
+    from importlib import metadata
+
+    import flowsep.app.page
+
+    def serve(*args):
+        raise OSError(98, "Address already in use")
+
+    monkeypatch.setattr(metadata, "version", lambda name: "6.1.0")
+    monkeypatch.setattr(flowsep.app.page, "serve", serve)
+    args = app_args("--model", str(saved_tiny_pipe), "--device", "cpu")
+    with pytest.raises(
+        UsageError, match=r"^cannot serve on 127.0.0.1 port \d+: \[Errno 98\] Address already in use$"
+    ):
+        args.func(args)
