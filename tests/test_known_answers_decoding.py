@@ -15,6 +15,8 @@ from conftest import tone
 from flowsep.codec import AudioCodec
 from flowsep.decoding import (
     apply_mel_mask,
+    consistent_masks,
+    decode_jointly,
     decode_target,
     decode_to_input,
     input_rate_weights,
@@ -316,3 +318,56 @@ def test_vocoder_output_is_resampled_to_the_input_length_in_every_channel(length
     expected = tone(440, 0.3, 1.0, rate=44100)[middle]
     assert (out[0, middle] - expected).abs().max().item() < 1e-3
     assert torch.equal(out[0, 44100:], torch.zeros(max(0, length - 44100)))  # the padding (none when trimmed)
+
+
+def joint_case():
+    """Two queries' mels (the 440 Hz and the 3 kHz tone's) on their mixture, and a 44.1 kHz stereo input."""
+    codec = AudioCodec()
+    low, high = tone(440, 0.3, 1.0, rate=SR), tone(3000, 0.2, 1.0, phase=0.3, rate=SR)
+    mixture = low + high
+    _, gain = codec.level(mixture)
+    mels = [codec.log_mel((part * gain)[None])[0] + 1.0 for part in (low, high)]  # masks that overlap
+    original = torch.stack([tone(440, 0.3, 1.0, rate=44100) + tone(3000, 0.2, 1.0, rate=44100),
+                            noise(44100, seed=21)])  # fmt: skip
+    return codec, mels, mixture, original
+
+
+def test_joint_masks_are_made_consistent_and_the_rest_completes_the_input():
+    """Guards decode_jointly's mask path: each query's mask from its mel and the mixture with the rule asked for
+    (ratio by default), scaled together by consistent_masks, applied to every channel; rest = input - targets."""
+    codec, mels, mixture, original = joint_case()
+    targets, rest = decode_jointly(mels, mixture, original, 44100, codec)
+    scaled, _ = codec.level(mixture)
+    for rule in ("ratio", "binary"):
+        raw = torch.stack([mixture_mel_mask(mel, scaled, codec.mel, rule) for mel in mels])
+        masks = consistent_masks(raw)
+        assert (raw.sum(0) > 1.01).any() and (masks.sum(0) <= 1 + 1e-6).all()  # the scaling is exercised
+        expected = torch.stack([apply_mel_mask(mask, original, 44100, codec.mel) for mask in masks])
+        got = (
+            targets
+            if rule == "ratio"
+            else decode_jointly(mels, mixture, original, 44100, codec, "mask", rule)[0]
+        )
+        assert got.shape == (2, *original.shape)
+        torch.testing.assert_close(got, expected)
+    torch.testing.assert_close(targets.sum(0) + rest, original)
+    assert not torch.allclose(
+        targets, decode_jointly(mels, mixture, original, 44100, codec, "mask", "binary")[0]
+    )
+
+
+def test_joint_decoding_of_silence_and_of_the_vocoder_is_per_query():
+    """A silent input gives zero targets and rest; the vocoder decoder gives each query's own waveform (through
+    decode_to_input), in order, and the rest is what they leave."""
+    codec, mels, mixture, original = joint_case()
+    targets, rest = decode_jointly(mels, mixture, torch.zeros_like(original), 44100, codec)
+    assert targets.shape == (2, *original.shape) and not targets.any() and not rest.any()
+    vocoded = [noise(SR, seed=22), noise(SR, seed=23)]
+    targets, rest = decode_jointly(mels, mixture, original, 44100, codec, "vocoder", vocoded=vocoded)
+    for index in range(2):
+        expected = decode_to_input(
+            mels[index], mixture, original, 44100, codec, "vocoder", vocoded=vocoded[index]
+        )
+        torch.testing.assert_close(targets[index], expected)
+    assert not torch.allclose(targets[0], targets[1])
+    torch.testing.assert_close(rest, original - targets.sum(0))
