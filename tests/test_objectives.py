@@ -82,10 +82,31 @@ def test_diffusion_loss_is_zero_for_an_oracle_and_large_for_a_sign_flipped_one(p
     assert int(timesteps.timestep.max()) <= 999 and len(set(timesteps.timestep.tolist())) > SHAPE[0] // 2
 
 
-def test_diffusion_data_prediction_of_an_oracle_is_the_target():
+@pytest.mark.parametrize("prediction_type", ["v_prediction", "epsilon"])
+def test_diffusion_data_prediction_of_an_oracle_is_the_target(prediction_type):
+    """Guards both readouts of x0 (v: sqrt(a) x_t - sqrt(1 - a) v; epsilon: (x_t - sqrt(1 - a) eps) / sqrt(a)).
+    Epsilon cannot recover x0 where the schedule holds no signal (a -> 0), so it is checked where a > 0.01."""
     x0 = latents(1)
-    out = run_objective(OracleDiffusion(x0), DiffusionObjective(source="mixture", source_noise=0.5))
-    torch.testing.assert_close(out.predicted_target, x0, atol=1e-4, rtol=1e-4)
+    objective = DiffusionObjective(source="mixture", source_noise=0.5, prediction_type=prediction_type)
+    out = run_objective(OracleDiffusion(x0, prediction_type), objective)
+    signal = ALPHAS[(out.sigma * 999).round().long()] > 0.01
+    assert signal.sum() >= SHAPE[0] // 2
+    torch.testing.assert_close(out.predicted_target[signal], x0[signal], atol=1e-4, rtol=1e-4)
+
+
+def test_diffusion_objective_passes_the_flows_options_on_and_names_a_bad_prediction_type():
+    objective = DiffusionObjective("logit_normal", 0.5, 2.0, 0.0, "mixture", 0.25, prediction_type="epsilon")
+    assert (objective.timestep_sampling, objective.logit_mean, objective.logit_std) == (
+        "logit_normal",
+        0.5,
+        2.0,
+    )
+    assert (objective.source, objective.source_noise) == ("mixture", 0.25)
+    assert objective.noise_scheduler.config.prediction_type == "epsilon"
+    with pytest.raises(
+        ValueError, match=r"^prediction_type='sample': choose one of \('v_prediction', 'epsilon'\)"
+    ):
+        DiffusionObjective(prediction_type="sample")
 
 
 def test_predictive_objective_sees_the_source_at_timestep_1000_and_regresses_the_target():
