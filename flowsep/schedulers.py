@@ -111,7 +111,7 @@ class PredictiveScheduler(SchedulerMixin, ConfigMixin):
         return SchedulerOutput(prev_sample=prev)
 
     def __len__(self):
-        return 1
+        return self.config.num_train_timesteps
 
 
 SOLVERS = {

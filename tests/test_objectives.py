@@ -169,6 +169,19 @@ def test_solvers_stay_within_the_models_family():
     assert one_pass.timesteps.tolist() == [1000.0]
 
 
+def test_predictive_scheduler_returns_the_output_in_the_samples_dtype():
+    """One pass: the network's output is the sample, cast to the sample's dtype (a half-precision network on a
+    float32 latent); its length is the training timesteps', as diffusers' schedulers report."""
+    scheduler = PredictiveScheduler(num_train_timesteps=500)
+    scheduler.set_timesteps()
+    assert scheduler.timesteps.tolist() == [500.0] and len(scheduler) == 500
+    output = torch.full((1, 1, 2, 2), 0.5, dtype=torch.float16)
+    prev = scheduler.step(output, scheduler.timesteps[0], torch.zeros(1, 1, 2, 2)).prev_sample
+    assert prev.dtype == torch.float32 and torch.equal(prev, output.float())
+    (tupled,) = scheduler.step(output, scheduler.timesteps[0], torch.zeros(1, 1, 2, 2), return_dict=False)
+    assert torch.equal(tupled, prev)
+
+
 @pytest.fixture(scope="module")
 def test_solver_names_the_cli_reads_match_the_scheduler_classes():
     """`flowsep.choices` (read before torch loads) names the classes `flowsep.schedulers` samples with."""
