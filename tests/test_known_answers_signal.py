@@ -254,6 +254,10 @@ def test_loudness_of_tensors_short_clips_and_silence():
     assert loudness_lufs(tensor, rate) == pytest.approx(loudness_lufs(sine, rate), abs=1e-9)
     assert loudness_lufs(sine[None, :], rate) == pytest.approx(loudness_lufs(sine, rate), abs=1e-9)
     assert loudness_lufs(sine.astype(np.float32), rate) == pytest.approx(loudness_lufs(sine, rate), abs=1e-4)
+    # measured in float64 whatever the input's type: float32 and int16 samples exactly as their float64 values
+    sine32, pcm = sine.astype(np.float32), (sine * 16384).astype(np.int16)
+    assert loudness_lufs(sine32, rate) == loudness_lufs(sine32.astype(np.float64), rate)
+    assert loudness_lufs(pcm, rate) == loudness_lufs(pcm.astype(np.float64), rate)
     # 0.2 s of sine is padded with silence to one 0.4 s gating block: half the power, 3.01 dB less
     assert loudness_lufs(sine[: rate // 5], rate) == pytest.approx(-3.01 - 3.01, abs=0.1)
     last = np.zeros(int(0.4 * rate))  # exactly one gating block, all its energy in the last sample
