@@ -274,3 +274,25 @@ def test_offline_metric_weights_fail_in_seconds(tmp_path, monkeypatch, capsys):
     assert main(args) == 2
     assert "not in the Hugging Face cache and the hub cannot be reached" in capsys.readouterr().err
     assert time.perf_counter() - start < 30
+
+
+def test_span_files_sit_beside_each_output_and_replace_no_input(tmp_path):
+    """Guards --spans' files: x.spans.json and x.spans.csv beside each x.wav; one that is an input, or exists
+    without --overwrite, is refused with its name."""
+    from flowsep.commands.separate import check_span_files, span_files
+    from flowsep.errors import OutputPathError
+
+    files = span_files([tmp_path / "a.wav", tmp_path / "out" / "b.wav"])
+    assert files == [tmp_path / "a.spans.json", tmp_path / "a.spans.csv", tmp_path / "out/b.spans.json",
+                     tmp_path / "out/b.spans.csv"]  # fmt: skip
+    check_span_files(files, [tmp_path / "mix.wav"], overwrite=False)
+    files[1].write_text("start,end\n")
+    with pytest.raises(
+        OutputPathError, match=rf"^{files[1]} exists: choose another name, or pass --overwrite"
+    ):
+        check_span_files(files, [tmp_path / "mix.wav"], overwrite=False)
+    check_span_files(files, [tmp_path / "mix.wav"], overwrite=True)
+    with pytest.raises(
+        OutputPathError, match=rf"^{files[1]} would replace an input file: choose another output"
+    ):
+        check_span_files(files, [files[1]], overwrite=True)

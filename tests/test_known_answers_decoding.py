@@ -371,3 +371,10 @@ def test_joint_decoding_of_silence_and_of_the_vocoder_is_per_query():
         torch.testing.assert_close(targets[index], expected)
     assert not torch.allclose(targets[0], targets[1])
     torch.testing.assert_close(rest, original - targets.sum(0))
+
+
+def test_consistent_masks_divide_each_band_and_frame_by_what_all_queries_claim_there():
+    """Known answer: where the K masks sum above 1 each is divided by that sum; elsewhere they are kept."""
+    masks = torch.tensor([[[0.8, 0.2, 0.5], [1.0, 0.0, 0.3]], [[0.6, 0.1, 0.9], [0.5, 0.0, 0.2]]])
+    total = torch.tensor([[1.4, 1.0, 1.4], [1.5, 1.0, 1.0]])  # the sums, 1 where they are at most 1
+    torch.testing.assert_close(consistent_masks(masks), masks / total)
