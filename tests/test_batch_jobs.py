@@ -13,9 +13,20 @@ import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile as sf
 
-from flowsep.commands.separate_batch import REST_FOLDER, Job, list_jobs, query_folders, row_queries, slug
+from flowsep.cli import main
+from flowsep.commands.separate_batch import (
+    REST_FOLDER,
+    Job,
+    _differences,
+    list_jobs,
+    query_folders,
+    row_queries,
+    slug,
+)
 from flowsep.data.manifest import read_manifest
 from flowsep.errors import AudioInputError, QueryError, UsageError
 
@@ -157,3 +168,40 @@ def test_each_row_query_is_checked_and_numbered(tmp_path):
         list_jobs(manifest, None)
     (record,) = read_manifest(manifest)
     assert row_queries(dataclasses.replace(record, extra={}), "x") == ()  # a row without queries
+
+
+def test_differences_name_what_changed_since_an_output_was_made():
+    """Guards the refusal's message: each changed setting with its old and new value, then the query and the
+    input file; "the record" when only something else differs; any JSON object as the old record."""
+    new = {"settings": {"steps": 2, "guidance": 1.0}, "query": "rain", "input": {"size": 4}}
+    old = {"settings": {"steps": 10, "guidance": 1.0}, "query": "rain", "input": {"size": 4}}
+    assert _differences(old, new) == "steps 10 -> 2"
+    assert _differences({**old, "query": "dog", "input": {}}, new) == "steps 10 -> 2, query, input file"
+    assert _differences({**new, "extra": 1}, new) == "the record"
+    assert _differences({}, new) == "steps None -> 2, guidance None -> 1.0, query, input file"
+    assert _differences({"settings": "odd", "query": "rain", "input": {"size": 4}}, new) == (
+        "steps None -> 2, guidance None -> 1.0"
+    )
+
+
+@pytest.mark.parametrize("record", ["{broken", "[1, 2]", '{"settings": 3}'])
+def test_a_record_not_made_by_this_command_is_refused_in_one_message(
+    saved_tiny_pipe, tmp_path, capsys, record
+):
+    """A record beside an output that is not valid JSON, not an object or holds no settings: the batch is
+    refused with the outputs named (no traceback), and --overwrite redoes it."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    sf.write(
+        folder / "mix.wav", 0.1 * np.random.default_rng(0).standard_normal(8000).astype(np.float32), 16000
+    )
+    args = ["separate-batch", str(folder), "-o", str(tmp_path / "out"), "-q", "rain", "--model", str(saved_tiny_pipe),
+            "--steps", "1"]  # fmt: skip
+    assert main(args) == 0
+    (tmp_path / "out" / "rain" / "mix.wav.json").write_text(record)
+    capsys.readouterr()
+    assert main(args) == 2
+    error = capsys.readouterr().err
+    assert "mix.wav.json: made with other settings (steps None -> 1" in error and "Traceback" not in error
+    assert main([*args, "--overwrite"]) == 0
+    assert json.loads((tmp_path / "out" / "rain" / "mix.wav.json").read_text())["settings"]["steps"] == 1

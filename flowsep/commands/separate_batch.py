@@ -178,8 +178,11 @@ def job_record(job: Job, args: argparse.Namespace) -> dict:
 
 
 def _differences(old: dict, new: dict) -> str:
-    keys = [f"{key} {old['settings'].get(key)!r} -> {value!r}" for key, value in new["settings"].items()
-            if old.get("settings", {}).get(key) != value]  # fmt: skip
+    """What differs between an output's record ``old`` (any JSON object) and this run's ``new``, for messages:
+    ``"steps 10 -> 2, query"``."""
+    settings = old.get("settings") if isinstance(old.get("settings"), dict) else {}
+    keys = [f"{key} {settings.get(key)!r} -> {value!r}" for key, value in new["settings"].items()
+            if settings.get(key) != value]  # fmt: skip
     keys += ["query"] * (old.get("query") != new["query"]) + ["input file"] * (
         old.get("input") != new["input"]
     )
@@ -199,6 +202,7 @@ def plan_jobs(jobs: list[Job], out_dir: Path, args: argparse.Namespace) -> list[
                 old = json.loads(record_path.read_text())
             except (OSError, ValueError):
                 old = {}
+            old = old if isinstance(old, dict) else {}  # a record is a JSON object
         if old == record and all(path.is_file() for path in outputs):
             continue
         if old is not None and old != record and not args.overwrite:
