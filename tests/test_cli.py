@@ -296,3 +296,33 @@ def test_span_files_sit_beside_each_output_and_replace_no_input(tmp_path):
         OutputPathError, match=rf"^{files[1]} would replace an input file: choose another output"
     ):
         check_span_files(files, [files[1]], overwrite=True)
+
+
+def test_demo_writes_each_query_at_the_models_rate_seeded_and_says_where(saved_tiny_pipe, tmp_path, capsys,
+                                                                         monkeypatch):  # fmt: skip
+    """Guards the demo's plan: the example read at the model's rate, per query the mixture, target, residual and
+    figure written and named on one line, the sampling seeded by --seed; a file as -o is refused by name."""
+    import flowsep.audio
+    from flowsep.commands.demo import ASSETS
+
+    loads, load_audio = [], flowsep.audio.load_audio
+    monkeypatch.setattr(flowsep.audio, "load_audio", lambda *a, **k: loads.append(k) or load_audio(*a, **k))
+    example = json.loads((ASSETS / "demo.json").read_text())
+    args = ["demo", "--model", str(saved_tiny_pipe), "--steps", "1"]
+    assert main([*args, "-o", str(tmp_path / "a")]) == 0
+    assert loads == [{"target_sample_rate": 16000}]
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"mixture: {example['description']}" and len(lines) == 1 + len(example["queries"])
+    for line, query in zip(lines[1:], example["queries"]):
+        stem = tmp_path / "a" / "-".join(query.lower().split())
+        assert line == f"'{query}': {stem}_target.wav, {stem}_residual.wav, {stem}.png"
+        assert all(Path(f"{stem}{end}").is_file() for end in ("_mixture.wav", "_target.wav", "_residual.wav"))
+    target = "a-man-speaking_target.wav"
+    assert main([*args, "-o", str(tmp_path / "b")]) == 0
+    assert (tmp_path / "a" / target).read_bytes() == (tmp_path / "b" / target).read_bytes()
+    assert main([*args, "-o", str(tmp_path / "c"), "--seed", "1"]) == 0
+    assert (tmp_path / "a" / target).read_bytes() != (tmp_path / "c" / target).read_bytes()
+    (tmp_path / "file").write_text("x")
+    capsys.readouterr()
+    assert main([*args, "-o", str(tmp_path / "file")]) == 2
+    assert f"{tmp_path / 'file'} exists and is not a folder: give a folder" in capsys.readouterr().err
