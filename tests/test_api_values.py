@@ -97,3 +97,27 @@ def test_a_short_array_that_could_be_either_way_round_is_read_by_the_convention_
     assert wave.shape == (10, 2)
     assert read_audio(np.zeros((2, 10), np.float32), 16000)[0].shape == (2, 10)  # no warning: the convention
     assert read_audio(np.zeros((40, 2), np.float32), 16000)[0].shape == (2, 40)  # (samples, channels)
+
+
+def test_callback_outputs_messages_name_the_step_the_tensor_and_what_came_back():
+    """Known answers of the callback check on its own: the whole advice for a non-dict, the shape expected and
+    the shape (or the type, for a value without one) received; changed tensors replace, other keys are ignored."""
+    from flowsep.pipelines.arguments import callback_outputs
+
+    tensors = {"latents": torch.zeros(1, 2), "mixture_latents": torch.ones(1, 2)}
+    with pytest.raises(UsageError) as caught:
+        callback_outputs(None, 3, tensors)
+    assert str(caught.value) == (
+        "callback_on_step_end returned NoneType at step 3: return a dict (callback_kwargs, changed or not), as "
+        "diffusers pipelines expect"
+    )
+    for value, got in ((torch.zeros(1, 1), "(1, 1)"), (0.5, "float"), ([1, 2], "list")):
+        with pytest.raises(UsageError) as caught:
+            callback_outputs({"latents": value}, 2, tensors)
+        assert str(caught.value) == (
+            f"callback_on_step_end at step 2: 'latents' must keep its shape (1, 2), got {got}"
+        )
+    new = torch.full((1, 2), 2.0)
+    updated = callback_outputs({"latents": new, "other": 1}, 0, tensors)
+    assert updated.keys() == tensors.keys() and updated["latents"] is new
+    assert updated["mixture_latents"] is tensors["mixture_latents"]
