@@ -11,6 +11,8 @@ import math
 import pytest
 import torch
 
+from flowsep.decoding import mask_decode
+from flowsep.metrics import si_sdr
 from flowsep.models import LogMelLatent
 from flowsep.training.data import make_codec
 from flowsep.training.recipe import FlowStageConfig, Recipe
@@ -65,3 +67,20 @@ def test_rows_are_capped_one_by_one_and_an_error_at_a_known_level_scores_that_le
     targets = torch.stack([target, target])
     assert waveform_loss(stage, mixtures[1:], targets[1:]) == pytest.approx(-10.0, abs=1e-3)
     assert waveform_loss(stage, mixtures, targets) == pytest.approx(-(30.0 + 10.0) / 2, abs=1e-3)
+
+
+def test_the_recipes_mask_rule_decodes_the_estimate():
+    """Guards ``flow.mask_rule`` reaching the loss's mask decoder: a prediction that keeps part of an interferer
+    scores as the rule asked for decodes it, and the ratio and binary rules score it differently."""
+    target, interference = sine(500, 0.1), sine(2000, 0.05)
+    mixture = (target + interference)[None]
+    losses = {}
+    for rule in ("ratio", "binary"):
+        recipe = Recipe(stage="flow", output_dir="unused", flow=FlowStageConfig(codec="mel", mask_rule=rule))
+        ruled = FlowStage(recipe)
+        ruled.codec = make_codec(recipe.data, LogMelLatent(recipe.data.mel.n_mels))
+        predicted, _ = ruled.codec.encode(target[None] + 0.3 * interference[None])
+        estimate = mask_decode(ruled.codec.decode(predicted), mixture, ruled.mel, rule)
+        losses[rule] = float(ruled._waveform_loss(predicted, {"mixture": mixture, "target": target[None]}))
+        assert losses[rule] == pytest.approx(-float(si_sdr(estimate, target[None]).clamp(max=30.0)), abs=1e-4)
+    assert abs(losses["ratio"] - losses["binary"]) > 0.5
