@@ -1,6 +1,7 @@
 """Training: recipes and overrides, the flow-matching objective, 2-step runs of every stage on a toy corpus,
 the assembled pipeline, exact resumption, the latent cache, and (slow) a 2-process run over gloo."""
 
+import math
 import os
 import subprocess
 import sys
@@ -75,7 +76,9 @@ def stages(tmp_path_factory, corpus):
     """2-step runs of vae (with TensorBoard), flow and vocoder, then assemble; returns their folders."""
     root = tmp_path_factory.mktemp("runs")
     vae = train("vae.yaml", root / "vae", {**data_overrides(corpus), "trainer.log_with": "tensorboard"})
-    flow = train("flow.yaml", root / "flow", flow_overrides(corpus, vae))
+    flow = train(
+        "flow.yaml", root / "flow", {**flow_overrides(corpus, vae), "trainer.log_with": "tensorboard"}
+    )
     vocoder = train("vocoder.yaml", root / "vocoder", data_overrides(corpus))
     parts = {
         "assemble.vae": str(vae), "assemble.transformer": str(flow), "assemble.vocoder": str(vocoder),
@@ -96,6 +99,20 @@ def test_every_stage_writes_loadable_folders(stages):
         examples = stages[stage] / "validation" / "step-2"
         assert (examples / "item0.png").stat().st_size > 0 and list(examples.glob("*.wav"))
     assert list((stages["vae"] / "logs").rglob("events.out.tfevents.*"))
+
+
+def test_the_flow_stage_logs_its_validation_loss(stages):
+    """The validation pass's losses reach the tracker under ``valid/<name>`` (the flow stage's: ``loss``)."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    points = []
+    for events in (stages["flow"] / "logs").rglob("events.out.tfevents.*"):
+        accumulator = EventAccumulator(str(events))
+        accumulator.Reload()
+        if "valid/loss" in accumulator.Tags()["scalars"]:
+            points += accumulator.Scalars("valid/loss")
+    assert points and all(math.isfinite(point.value) for point in points)
+    assert points[-1].step == 2
 
 
 def test_assembled_pipeline_loads_and_runs(stages, mixture_wav):
