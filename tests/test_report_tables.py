@@ -107,3 +107,44 @@ def test_items_csv_keeps_each_metric_in_its_column(tmp_path):
         assert out["system"] == row["system"] and out["id"] == row["id"]
         for name in ITEM_FIELDS:
             assert float(out[name]) == pytest.approx(row[name])
+
+
+def test_metric_vs_steps_plot_has_a_panel_per_metric_and_a_line_per_benchmark(results, tmp_path, monkeypatch):
+    """The plot by content: one panel per metric present (time first) titled by its label, a log step axis
+    ticked at the systems' steps, one marked line per benchmark with its numbers, the legend on the first panel,
+    3.2 x 3 inches per panel at 100 dpi."""
+    import matplotlib.image
+
+    import flowsep.evaluation.report as report
+
+    made = []
+
+    class Recorded(report.Figure):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(report, "Figure", Recorded)
+    path = report.plot_metric_vs_steps(results, SYSTEMS, tmp_path / "steps.png")
+    (figure,) = made
+    names = ["seconds_per_item", "fad", "clap_score", "clap_score_a", "si_sdri"]
+    assert tuple(figure.get_size_inches()) == (3.2 * len(names), 3.0)
+    assert type(figure.get_layout_engine()).__name__ == "ConstrainedLayoutEngine"
+    assert len(figure.axes) == len(names)
+    for ax, name in zip(figure.axes, names):
+        assert ax.get_title() == report.LABELS[name] and ax.title.get_fontsize() == 9
+        assert ax.get_xlabel() == "steps" and ax.get_xscale() == "log"
+        assert [label.get_text() for label in ax.get_xticklabels()] == ["1", "5"]
+        lines = ax.get_lines()
+        assert [line.get_label() for line in lines] == BENCHMARKS and {
+            line.get_marker() for line in lines
+        } == {"o"}
+        for b, line in enumerate(lines):
+            assert list(line.get_xdata()) == [1, 5]
+            numbers = [seconds(s, b) if name == "seconds_per_item" else expected(s, b, name) for s in (1, 2)]
+            assert list(line.get_ydata()) == pytest.approx(numbers)
+    legend = figure.axes[0].get_legend()
+    assert [text.get_text() for text in legend.get_texts()] == BENCHMARKS
+    assert legend.get_texts()[0].get_fontsize() == 8
+    assert all(ax.get_legend() is None for ax in figure.axes[1:])
+    assert matplotlib.image.imread(path).shape[:2] == (300, 320 * len(names))
