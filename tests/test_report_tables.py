@@ -97,6 +97,14 @@ def test_table_three_puts_steps_nfe_time_and_metrics_in_their_columns(results):
             assert cell == f"{expected(s, benchmark, name):.2f}", (system.steps, benchmark, name)
 
 
+def test_table_three_shows_a_dash_for_an_unknown_nfe_and_time():
+    """Rows without timing or one NFE (guidance changes it mid-run, an old run folder): a dash, not a number."""
+    rows = [{"si_sdri": 1.0, "benchmark": "b", "system": System(2).name, "id": "x"}]
+    results = {"b": {System(2).name: system_results(rows, fad=None)}}
+    header, table = parse(table_three(results, [System(2)]))
+    assert table["2"][:4] == ["2", "–", "–", "1.00"] and header[3] == "b SI-SDRi ↑"
+
+
 def test_items_csv_keeps_each_metric_in_its_column(tmp_path):
     """Guards against per-item CSV columns written under another metric's name or shifted by one."""
     rows = [row for s in range(len(SYSTEMS)) for row in item_rows(s, 0)]
