@@ -110,6 +110,7 @@ TESTS = [
     "tests/test_contract_writes.py",
     "tests/test_network.py",
     "tests/test_batch_jobs.py",
+    "tests/test_cli_help.py",
 ]
 
 # what the tests read beside the package and the tests (mutmut copies only these into its scratch tree)

@@ -56,6 +56,7 @@ def bounded(low: float | None = None, high: float | None = None, kind=float, abo
             raise argparse.ArgumentTypeError(f"must be {' and '.join(parts)}, got {text}")
         return value
 
+    parse.__name__ = f"bounded({low!r}, {high!r}, {kind.__name__}{', above' if above else ''})"  # for pins
     return parse
 
 
