@@ -199,8 +199,60 @@ def test_separate_batch_output_paths_are_checked(mixture_wav, tmp_path, capsys):
 
 
 def test_toy_corpus_command(tmp_path, capsys):
-    assert main(["toy-corpus", str(tmp_path), "--clips-per-sound", "2", "--seconds", "0.1"]) == 0
+    """Guards the command's plan: the clip count and length reach the corpus, each file is named once, a rerun
+    is refused (naming a file and the count) unless --overwrite."""
+    from flowsep.data.manifest import read_manifest
+    from flowsep.training.toy_corpus import corpus_files
+
+    args = ["toy-corpus", str(tmp_path), "--clips-per-sound", "4", "--seconds", "0.1"]
+    assert main(args) == 0
+    files = corpus_files(tmp_path, 4)
+    manifests = [tmp_path / "train.jsonl", tmp_path / "valid.jsonl"]
+    assert capsys.readouterr().out.splitlines() == [f"wrote {path}" for path in manifests]
     assert (tmp_path / "train.jsonl").is_file() and (tmp_path / "valid.jsonl").is_file()
+    records = read_manifest(tmp_path / "train.jsonl") + read_manifest(tmp_path / "valid.jsonl")
+    assert len(records) == len(corpus_files(tmp_path, 4)) - 2 and {r.duration for r in records} == {0.1}
+    assert main(args) == 2
+    error = capsys.readouterr().err
+    assert f"{files[0]} exists ({len(files)} of the corpus's files do): pass --overwrite" in error
+    assert main([*args, "--overwrite"]) == 0
+    assert main(["toy-corpus", str(tmp_path / "fresh"), "--seconds", "0.1"]) == 0  # 3 clips per sound
+    fresh = read_manifest(tmp_path / "fresh" / "train.jsonl") + read_manifest(
+        tmp_path / "fresh" / "valid.jsonl"
+    )
+    assert len(fresh) == len(corpus_files(tmp_path / "fresh", 3)) - 2
+
+
+def test_build_manifest_command_checks_its_pattern_and_output(tmp_path, capsys):
+    """Guards build-manifest's checks: a pattern outside the root, a manifest that exists (unless --overwrite), a
+    CSV under the dataset root (never replaced); and that --audio-glob reaches the reader."""
+    header = "file_name,caption_1,caption_2,caption_3,caption_4,caption_5\n"
+    (tmp_path / "clotho_captions_development.csv").write_text(header + "rain.wav,r1,r2,r3,r4,r5\n")
+    (tmp_path / "development").mkdir()
+    sf.write(tmp_path / "development" / "rain.wav", np.zeros(1600, np.float32), 16000)
+    out = tmp_path.parent / f"{tmp_path.name}-clotho.jsonl"
+    for pattern in ("/abs/*.wav", "../*.wav", "a/../../*.wav"):
+        assert main(["build-manifest", "clotho", str(tmp_path), str(out), "--audio-glob", pattern]) == 2
+        assert (
+            f"--audio-glob {pattern}: give a pattern relative to the root, inside it"
+            in capsys.readouterr().err
+        )
+    assert main(["build-manifest", "clotho", str(tmp_path), str(out), "--audio-glob", "nothing/*"]) == 2
+    assert "no clotho clips found" in capsys.readouterr().err  # the pattern reached the reader
+    assert main(["build-manifest", "clotho", str(tmp_path), str(out)]) == 0
+    assert capsys.readouterr().out == f"wrote {out}\n"
+    assert main(["build-manifest", "clotho", str(tmp_path), str(out)]) == 2
+    assert "exists" in capsys.readouterr().err
+    assert main(["build-manifest", "clotho", str(tmp_path), str(out), "--overwrite"]) == 0
+    metadata = tmp_path / "clotho_captions_development.csv"
+    for name in (metadata, tmp_path / "OTHER.CSV"):
+        name.touch()
+        assert main(["build-manifest", "clotho", str(tmp_path), str(name), "--overwrite"]) == 2
+        error = capsys.readouterr().err
+        assert (
+            f"{name} is a CSV file under the dataset root, which may be the dataset's own metadata" in error
+        )
+    assert metadata.read_text().startswith("file_name")
 
 
 def test_build_manifest_command_reports_a_missing_root(tmp_path, capsys):
