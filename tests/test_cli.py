@@ -378,3 +378,32 @@ def test_demo_writes_each_query_at_the_models_rate_seeded_and_says_where(saved_t
     capsys.readouterr()
     assert main([*args, "-o", str(tmp_path / "file")]) == 2
     assert f"{tmp_path / 'file'} exists and is not a folder: give a folder" in capsys.readouterr().err
+
+
+def test_build_benchmark_checks_ranges_and_files_then_builds_its_spec(tmp_path, capsys, monkeypatch):
+    """Guards build-benchmark's checks (a range whose LO is above HI, a missing source, --clip-list or --csv,
+    each named by its flag) and the spec it builds from the flags (ranges as tuples)."""
+    import flowsep.evaluation.kinds
+
+    manifest = tmp_path / "clips.jsonl"
+    manifest.write_text("")
+    out = str(tmp_path / "bench")
+    base = ["build-benchmark", "manifest", str(manifest), out]
+    cases = [
+        (["--snr", "5", "-5"], "--snr 5 -5: LO must not be above HI"),
+        (["--loudness", "-20", "-30.5"], "--loudness -20 -30.5: LO must not be above HI"),
+        (["--clip-list", str(tmp_path / "ids.txt")], f"--clip-list {tmp_path / 'ids.txt'}: file not found"),
+        (["--csv", str(tmp_path / "index.csv")], f"--csv {tmp_path / 'index.csv'}: file not found"),
+    ]
+    for flags, message in cases:
+        assert main([*base, *flags]) == 2
+        assert f"flowsep build-benchmark: error: {message}\n" == capsys.readouterr().err
+    assert main(["build-benchmark", "manifest", str(tmp_path / "none.jsonl"), out]) == 2
+    assert f"dataset source not found: {tmp_path / 'none.jsonl'}" in capsys.readouterr().err
+    built = []
+    monkeypatch.setattr(flowsep.evaluation.kinds, "build_benchmark", lambda spec: built.append(spec) or out)
+    assert main([*base, "--snr", "-5", "5", "--count", "7", "--seed", "3"]) == 0
+    assert capsys.readouterr().out == f"wrote {out}\n"
+    (spec,) = built
+    assert (spec.kind, spec.source, spec.out, spec.count, spec.seed) == ("manifest", str(manifest), out, 7, 3)
+    assert spec.snr == (-5.0, 5.0) and spec.loudness is None
