@@ -5,6 +5,7 @@
     python eval/mutation.py --resume              # after an interruption: the mutants not run yet
     python eval/mutation.py --resume --rerun-survivors   # after new tests: HEAD's tests on the survivors
     python eval/mutation.py --only flowsep/data/augment.py --tests tests/test_augment.py -o /tmp/smoke.json
+    python eval/mutation.py --resume --report-only   # from another shell during a run: report and state so far
 
 The committed tree (``git archive HEAD``, so that edits in progress do not leak in) is unpacked into a scratch
 folder with a ``setup.cfg`` that points mutmut at the core modules and at the fast tests that pin them. Mutants
@@ -16,6 +17,12 @@ reported with the reason and left out of the score. The report is ``{"killed", "
 "timeout", "score", "survivors", "equivalents", "stale_equivalents", ...}`` (and the per-module table beside it
 in Markdown), with ``score = killed / (killed + survived)`` over non-equivalent mutants (timeouts count as
 killed: a mutant that hangs the tests is caught).
+
+A full run takes hours and a session may end on a fresh machine, so every report also writes
+``eval/reports/mutation_state.json`` (each mutant's verdict and each mutated function's source hash; commit it).
+A new run (not ``--resume``) seeds mutmut's results from it, and mutmut then runs only the mutants of functions
+whose source changed (its own rule for its ``mutants/`` folder); when the test selection changed since, only the
+killed verdicts are kept. ``--fresh`` ignores the state.
 """
 
 from __future__ import annotations
@@ -139,6 +146,8 @@ if os.environ.get("MUTANT_UNDER_TEST"):
 EQUIVALENTS_FILE = ROOT / "eval" / "mutation_equivalents.yaml"
 # in the scratch folder: every mutant's status before --rerun-survivors
 PREVIOUS = "statuses_before_rerun.json"
+# committed: every mutant's verdict and every function's hash, for a run that goes on on another machine
+STATE_FILE = ROOT / "eval" / "reports" / "mutation_state.json"
 
 
 def export_tree(work: Path) -> None:
@@ -167,6 +176,66 @@ def write_config(work: Path, modules: list[str], tests: list[str]) -> None:
     project = (work / "setup.cfg").read_text().split("[mutmut]")[0].rstrip()
     (work / "setup.cfg").write_text(project + "\n\n" + "\n".join(lines) + "\n")
     (work / "sitecustomize.py").write_text(CHILD_CONFIG)
+
+
+def read_meta(path: Path) -> dict:
+    """One of mutmut's ``mutants/**/*.py.meta`` files (retried once: a running mutmut may be rewriting it)."""
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError:
+        time.sleep(1.0)
+        return json.loads(path.read_text())
+
+
+def save_state(work: Path, tests: list[str], path: Path = STATE_FILE) -> None:
+    """mutmut's verdicts in ``work`` as ``{"tests", "files": {source: {"module", "hashes", "exit_codes"}}}``, where
+    ``exit_codes[function]`` lists the exit codes of mutants 1, 2, ... of that function (``None``: not run)."""
+    files = {}
+    for meta_path in sorted((work / "mutants").rglob("*.py.meta")):
+        meta = read_meta(meta_path)
+        module, codes = "", {}
+        for key, code in meta["exit_code_by_key"].items():
+            function, number = key.rsplit("__mutmut_", 1)
+            module, _, function = function.rpartition(".")
+            numbered = codes.setdefault(function, {})
+            numbered[int(number)] = code
+        exit_codes = {
+            function: [numbered.get(i) for i in range(1, max(numbered) + 1)]
+            for function, numbered in sorted(codes.items())
+        }
+        source = meta_path.relative_to(work / "mutants").as_posix().removesuffix(".meta")
+        files[source] = {"module": module, "hashes": meta["hash_by_function_name"], "exit_codes": exit_codes}
+    state = {"tests": tests, "files": files}
+    path.write_text(json.dumps(state, indent=1, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def seed_state(work: Path, tests: list[str], path: Path = STATE_FILE) -> int:
+    """mutmut's ``mutants/**/*.py.meta`` in ``work`` from :func:`save_state`'s file; only the killed verdicts when
+    the state was measured with other tests. Returns how many verdicts were seeded."""
+    from mutmut.stats import status_by_exit_code
+
+    state = json.loads(path.read_text(encoding="utf-8"))
+    keep_all = state["tests"] == tests
+    seeded = 0
+    for source, entry in state["files"].items():
+        exit_codes = {}
+        for function, codes in entry["exit_codes"].items():
+            for number, code in enumerate(codes, start=1):
+                killed = code is not None and status_by_exit_code[code] in ("killed", "timeout")
+                kept = code if keep_all or killed else None
+                exit_codes[f"{entry['module']}.{function}__mutmut_{number}"] = kept
+                seeded += kept is not None
+        meta = {
+            "exit_code_by_key": exit_codes,
+            "hash_by_function_name": entry["hashes"],
+            "type_check_error_by_key": {},
+            "durations_by_key": {},
+            "estimated_durations_by_key": {},
+        }
+        meta_path = work / "mutants" / f"{source}.meta"
+        meta_path.parent.mkdir(parents=True, exist_ok=True)
+        meta_path.write_text(json.dumps(meta, ensure_ascii=False))
+    return seeded
 
 
 def mutmut(work: Path, *args: str, check: bool = True) -> str:
@@ -282,6 +351,9 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     parser.add_argument("--report-only", action="store_true", help="with --resume: only write the report")
     parser.add_argument(
+        "--fresh", action="store_true", help=f"a new run that ignores {STATE_FILE.relative_to(ROOT)}"
+    )
+    parser.add_argument(
         "--only", nargs="+", metavar="MODULE", help="mutate only these entries of MODULES (a smoke run)"
     )
     parser.add_argument("--tests", nargs="+", metavar="TEST", help="run these tests instead of TESTS")
@@ -291,8 +363,11 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(args.work)
     start = time.time()
     resuming = args.resume and not (args.rerun_survivors or args.report_only)
+    full = not (args.only or args.tests)  # only a run of the whole selection reads and writes the state
     if not args.resume:
         export_tree(work)
+        if full and not args.fresh and STATE_FILE.exists():
+            print(f"{seed_state(work, tests)} verdicts from {STATE_FILE.relative_to(ROOT)}")
     if not resuming:  # a resumed run keeps its selection: a new one would reset mutmut's results
         write_config(work, modules, tests)
     if args.report_only:
@@ -316,6 +391,8 @@ def main(argv: list[str] | None = None) -> int:
             mutmut(work, "run", "--max-children", str(args.max_children), *survivors)
     else:
         mutmut(work, "run", "--max-children", str(args.max_children), *scope)
+    if full:
+        save_state(work, tests)
     found = merged_statuses(work)
     killed, equivalent, survivors, stale = classify(work, found)
     unchecked = sorted(n for n, s in found.items() if s == "not checked")
