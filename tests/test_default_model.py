@@ -89,5 +89,7 @@ def test_default_model_outputs_are_pinned(default_pipe):
     queries, pinned = ["a man speaking", "bells ringing"], np.load(DATA / "flowsep_mini_outputs.npz")
     latents = pipe(queries, mixture, sample_rate=16000, num_inference_steps=10, output_type="latent").audios
     audio = pipe(queries, mixture, sample_rate=16000, num_inference_steps=10).audios
-    np.testing.assert_allclose(latents[:, :, ::20].numpy(), pinned["latent"], rtol=0, atol=1e-6)
+    # log-mel latents (about -4..4) come out of ten network calls whose float32 sums take another order on
+    # another CPU's kernels: 1.7e-4 apart on an AMD EPYC from the values pinned on the machine before it
+    np.testing.assert_allclose(latents[:, :, ::20].numpy(), pinned["latent"], rtol=0, atol=1e-3)
     np.testing.assert_allclose(audio[:, ::100], pinned["audio"], rtol=0, atol=1e-6)
