@@ -10,6 +10,7 @@ import torch
 from flowsep.app import separation
 from flowsep.app.separation import Separator, Settings
 from flowsep.errors import AudioInputError, QueryError, UsageError
+from flowsep.schedulers import make_scheduler
 from flowsep.testing import make_tiny_pipeline
 
 
@@ -223,3 +224,11 @@ def test_app_reports_a_port_taken_before_the_server_started(saved_tiny_pipe, mon
         UsageError, match=r"^cannot serve on 127.0.0.1 port \d+: \[Errno 98\] Address already in use$"
     ):
         args.func(args)
+
+
+def test_settings_without_a_solver_use_the_models_own(tmp_path, mixture_wav):
+    """Guards against a fixed default solver, which a diffusion model refuses ("euler" is a flow solver)."""
+    pipe = make_tiny_pipeline(seed=0)
+    pipe.scheduler = make_scheduler("ddim", None, None)
+    result = Separator(pipe, tmp_path)(mixture_wav, Settings("a dog barking", steps=1))
+    assert "extract 'a dog barking': 1 ddim step, mask decoder" in result.summary

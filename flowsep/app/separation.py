@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -34,12 +34,13 @@ MAX_FILE_MB = 100  # largest upload the page takes
 @dataclass
 class Settings:
     """One request's choices. ``mode="remove"`` returns the mixture without the queried sound as the target; a
-    query that is an instruction ("remove the noise", "isolate the dog") says its operation itself."""
+    query that is an instruction ("remove the noise", "isolate the dog") says its operation itself; ``solver=None``
+    is the model's own solver."""
 
     query: str
     mode: str = "extract"
     steps: int = 10
-    solver: str = "euler"
+    solver: str | None = None
     decoder: str = "mask"
     guidance: float = 1.0
     seed: int = 0
@@ -89,9 +90,14 @@ class Separator:
         """The waveform decoders this model supports: ``"vocoder"`` only when it has one."""
         return ("mask", "vocoder") if self.pipe.vocoder is not None else ("mask",)
 
+    def resolve(self, settings: Settings) -> Settings:
+        """``settings`` with the model's own solver where it names none."""
+        return settings if settings.solver is not None else replace(settings, solver=self.solvers[0])
+
     def check(self, path: str | Path | None, settings: Settings):
         """Raise the library's one-line error for a missing, too large or unreadable file, an empty query or an
         option out of range."""
+        settings = self.resolve(settings)
         if path is None:
             raise AudioInputError("no mixture: upload or record one, or pick the example")
         check_query(settings.query, "query")
@@ -111,6 +117,7 @@ class Separator:
     def __call__(self, path: str | Path | None, settings: Settings) -> Separation:
         """Separate the file at ``path`` as ``settings`` ask; see :class:`Separation`."""
         start = time.perf_counter()
+        settings = self.resolve(settings)
         self.check(path, settings)
         try:
             mixture, rate = read_audio(path)  # (C, S)
