@@ -181,6 +181,32 @@ def test_incomplete_or_foreign_checkpoint(saved_tiny_pipe, tmp_path):
         load_pipeline(corrupt)
 
 
+@pytest.mark.parametrize(
+    "key, value, message",
+    [
+        ("framing", "htk", "unknown framing 'htk'"),
+        ("sigma_grid", "cosine", "unknown sigma_grid 'cosine'"),
+        ("default_decoder", "griffin-lim", "unknown default_decoder"),
+        ("hop_length", 0, "hop_length must be >= 1"),
+        ("fmax", 12000.0, "fmax must be at most 8000"),
+        ("source_noise", -1.0, "source_noise must be >= 0"),
+    ],
+)
+def test_a_bad_recorded_setting_fails_at_load(saved_tiny_pipe, tmp_path, key, value, message):
+    """Guards against a model folder whose model_index.json holds a setting no call can use loading fine and
+    failing at the first separation, deep inside the codec."""
+    import json
+    import shutil
+
+    folder = tmp_path / "bad"
+    shutil.copytree(saved_tiny_pipe, folder)
+    index = json.loads((folder / "model_index.json").read_text())
+    index[key] = value
+    (folder / "model_index.json").write_text(json.dumps(index))
+    with pytest.raises(CheckpointError, match=f"cannot load a FlowSepPipeline from {folder}: {message}"):
+        load_pipeline(folder)
+
+
 def test_half_precision_runs_with_float_output(tiny_pipe):
     pipe = tiny_pipe.to(dtype=torch.bfloat16)
     for decoder in ("mask", "vocoder"):

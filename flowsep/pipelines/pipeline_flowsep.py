@@ -13,10 +13,11 @@ from transformers import PreTrainedModel
 
 from ..audio import AudioSource, read_audio, to_mono
 from ..choices import MAX_SCALE, MAX_STEPS, SIGMA_GRIDS
-from ..codec import AudioCodec
+from ..codec import NORMALIZATIONS, POSTERIORS, AudioCodec
 from ..decoding import DECODERS, MASK_RULES
 from ..errors import AudioInputError, CheckpointError, QueryError, UsageError
 from ..flow import source_sample
+from ..mel_config import FRAMINGS
 from ..models.mel_latent import LogMelLatent
 from ..models.text_encoder import check_queries, encode_text, load_text_encoder
 from ..models.transformer_flowsep import FlowSepTransformer
@@ -112,6 +113,25 @@ class FlowSepPipeline(DiffusionPipeline):
             source_noise=source_noise, framing=framing, normalization=normalization, reference_peak=reference_peak,
             latent_posterior=latent_posterior, sigma_grid=sigma_grid, default_decoder=default_decoder,
         )  # fmt: skip
+        self.check_settings()
+
+    def check_settings(self):
+        """Raise [`UsageError`] for a recorded setting (``model_index.json``) that no call could use, at load time
+        rather than at the first separation."""
+        config = self.config
+        for name, value, choices in (
+            ("framing", config.framing, FRAMINGS), ("normalization", config.normalization, NORMALIZATIONS),
+            ("latent_posterior", config.latent_posterior, POSTERIORS), ("sigma_grid", config.sigma_grid, SIGMA_GRIDS),
+            ("default_decoder", config.default_decoder, DECODERS),
+        ):  # fmt: skip
+            require_choice(name, value, choices)
+        for name in ("sample_rate", "n_fft", "hop_length", "win_length", "n_mels"):
+            require_int(name, config[name], 1)
+        for name in ("reference_rms", "reference_peak"):
+            require_number(name, config[name], 1e-9)
+        require_number("fmax", config.fmax, 1e-9, config.sample_rate / 2)
+        require_number("fmin", config.fmin, 0, config.fmax)
+        require_number("source_noise", config.source_noise, 0, MAX_SCALE)
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, **kwargs) -> FlowSepPipeline:
