@@ -213,7 +213,7 @@ QUERIES_FILE_ROWS = {
     "classes": [
         {"label": "dog", "captions": ["a dog barking", "dog barks", "a hound", "a puppy", "woof"],
          "families": {"word": ["dog", "hound", "pup", "canine"], "instruction": ["isolate the dog"]},
-         "subjects": {"puppy": ["a puppy yapping"]}},
+         "subjects": {"puppy": ["a puppy yapping", "a young dog"]}},
         {"label": "rain", "captions": ["rain falling"]},
     ],
 }  # fmt: skip
@@ -249,9 +249,26 @@ def test_queries_command_prints_four_captions_and_three_wordings_per_family(
         "  dog: a dog barking; dog barks; a hound; a puppy; woof",
         "    word: dog; hound; pup; canine",
         "    instruction: isolate the dog",
-        "    puppy: a puppy yapping",
+        "    puppy: a puppy yapping; a young dog",
         "  rain: rain falling",
     ]
+
+
+def test_queries_command_lists_a_sparse_queries_file(saved_tiny_pipe, tmp_path, capsys):
+    """Guards the defaults for what a hand-written queries.json may leave out (no "about", no "classes", a class
+    without captions): an empty text and empty lists, never ``None`` printed or counted."""
+    model = tmp_path / "model"
+    shutil.copytree(saved_tiny_pipe, model)
+    (model / "queries.json").write_text(json.dumps({"classes": [{"label": "hum"}]}))
+    assert main_run(["queries", "--model", str(model), "--all"]) == 0
+    assert capsys.readouterr().out.splitlines()[:3] == [
+        "model: 1 classes.",
+        "  hum: ",
+        "Every query may be an instruction:",
+    ]
+    (model / "queries.json").write_text(json.dumps({"about": "nothing yet"}))
+    assert main_run(["queries", "--model", str(model)]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "model: 0 classes. nothing yet"
 
 
 def test_queries_command_refuses_a_model_without_queries(saved_tiny_pipe, tmp_path):
