@@ -232,3 +232,26 @@ def test_settings_without_a_solver_use_the_models_own(tmp_path, mixture_wav):
     pipe.scheduler = make_scheduler("ddim", None, None)
     result = Separator(pipe, tmp_path)(mixture_wav, Settings("a dog barking", steps=1))
     assert "extract 'a dog barking': 1 ddim step, mask decoder" in result.summary
+
+
+def test_app_checks_the_device_first_and_loads_the_model_on_it(saved_tiny_pipe, served, monkeypatch):
+    """Guards against --device being dropped: refused at once when the machine lacks it, else the model loads
+    on the device asked for (not the default)."""
+    from importlib import metadata
+
+    import flowsep.loading
+
+    loads = []
+    monkeypatch.setattr(metadata, "version", lambda name: "6.1.0")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(
+        flowsep.loading, "load_pipeline", lambda model, device: loads.append(device) or "pipe"
+    )
+    monkeypatch.setattr(separation, "Separator", lambda pipe, work_dir: (pipe, work_dir))
+    args = app_args("--model", str(saved_tiny_pipe), "--device", "cuda")
+    with pytest.raises(UsageError, match="cuda"):
+        args.func(args)
+    assert not served and not loads  # refused before the model loads
+    args = app_args("--model", str(saved_tiny_pipe), "--device", "cpu")
+    assert args.func(args) == 0
+    assert loads == ["cpu"] and served[0]["separator"][0] == "pipe"

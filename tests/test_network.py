@@ -28,7 +28,8 @@ def busy_port():
 
 
 @pytest.mark.parametrize(
-    "text", ["127.0.0.1", "0.0.0.0", "::1", "[::1]", "localhost", "my-host.example.org", "a" * 63, "x1"]
+    "text",
+    ["127.0.0.1", "0.0.0.0", "::1", "[::1]", "[::]", "localhost", "my-host.example.org", "a" * 63, "x1"],
 )
 def test_host_address_returns_addresses_and_names_as_given(text):
     assert network.host_address(text) == text
@@ -133,7 +134,10 @@ def test_serving_port_says_when_no_port_is_free(monkeypatch, busy_port):
 
 
 def test_serving_port_refuses_an_address_of_another_machine():
-    with pytest.raises(UsageError, match=r"^--host 192.0.2.1: cannot serve on it \(.+\): use 127.0.0.1"):
+    with pytest.raises(
+        UsageError,
+        match=r"^--host 192.0.2.1: cannot serve on it \(.+\): use 127.0.0.1, 0.0.0.0 or an address of this machine$",
+    ):
         network.serving_port("192.0.2.1", None)
 
 
