@@ -209,22 +209,24 @@ def save_state(work: Path, tests: list[str], path: Path = STATE_FILE) -> None:
     path.write_text(json.dumps(state, indent=1, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def seed_state(work: Path, tests: list[str], path: Path = STATE_FILE) -> int:
+def seed_state(work: Path, tests: list[str], path: Path = STATE_FILE) -> list[str]:
     """mutmut's ``mutants/**/*.py.meta`` in ``work`` from :func:`save_state`'s file; only the killed verdicts when
-    the state was measured with other tests. Returns how many verdicts were seeded."""
+    the state was measured with other tests. Returns the names of the mutants whose verdict was seeded."""
     from mutmut.stats import status_by_exit_code
 
     state = json.loads(path.read_text(encoding="utf-8"))
     keep_all = state["tests"] == tests
-    seeded = 0
+    seeded = []
     for source, entry in state["files"].items():
         exit_codes = {}
         for function, codes in entry["exit_codes"].items():
             for number, code in enumerate(codes, start=1):
                 killed = code is not None and status_by_exit_code[code] in ("killed", "timeout")
                 kept = code if keep_all or killed else None
-                exit_codes[f"{entry['module']}.{function}__mutmut_{number}"] = kept
-                seeded += kept is not None
+                name = f"{entry['module']}.{function}__mutmut_{number}"
+                exit_codes[name] = kept
+                if kept is not None:
+                    seeded.append(name)
         meta = {
             "exit_code_by_key": exit_codes,
             "hash_by_function_name": entry["hashes"],
@@ -236,6 +238,13 @@ def seed_state(work: Path, tests: list[str], path: Path = STATE_FILE) -> int:
         meta_path.parent.mkdir(parents=True, exist_ok=True)
         meta_path.write_text(json.dumps(meta, ensure_ascii=False))
     return seeded
+
+
+def run_unchecked(work: Path, max_children: int) -> None:
+    """Run the mutants in scope that have no verdict (mutmut re-runs every mutant it is given by name)."""
+    unchecked = [name for name, status in statuses(work).items() if status == "not checked"]
+    if unchecked:
+        mutmut(work, "run", "--max-children", str(max_children), *unchecked)
 
 
 def mutmut(work: Path, *args: str, check: bool = True) -> str:
@@ -364,18 +373,18 @@ def main(argv: list[str] | None = None) -> int:
     start = time.time()
     resuming = args.resume and not (args.rerun_survivors or args.report_only)
     full = not (args.only or args.tests)  # only a run of the whole selection reads and writes the state
+    seeded = []
     if not args.resume:
         export_tree(work)
         if full and not args.fresh and STATE_FILE.exists():
-            print(f"{seed_state(work, tests)} verdicts from {STATE_FILE.relative_to(ROOT)}")
+            seeded = seed_state(work, tests)
+            print(f"{len(seeded)} verdicts from {STATE_FILE.relative_to(ROOT)}")
     if not resuming:  # a resumed run keeps its selection: a new one would reset mutmut's results
         write_config(work, modules, tests)
     if args.report_only:
         pass
     elif resuming:
-        unchecked = [name for name, status in statuses(work).items() if status == "not checked"]
-        if unchecked:
-            mutmut(work, "run", "--max-children", str(args.max_children), *unchecked)
+        run_unchecked(work, args.max_children)
     elif args.rerun_survivors:
         before = statuses(work)
         (work / PREVIOUS).write_text(json.dumps(before, indent=1, ensure_ascii=False))
@@ -389,6 +398,11 @@ def main(argv: list[str] | None = None) -> int:
             # mutmut exits non-zero only when it could not run the tests (collection, stats, clean run): the
             # statuses would be stale. HEAD's tests may need library code newer than the scratch copy's.
             mutmut(work, "run", "--max-children", str(args.max_children), *survivors)
+    elif (
+        seeded
+    ):  # one seeded mutant makes mutmut mutate the tree (resetting changed functions) and collect stats
+        mutmut(work, "run", "--max-children", "1", seeded[0])
+        run_unchecked(work, args.max_children)
     else:
         mutmut(work, "run", "--max-children", str(args.max_children), *scope)
     if full:

@@ -47,7 +47,7 @@ def test_state_round_trip_gives_back_every_verdict_and_hash(tmp_path):
     meta = json.loads((tmp_path / "after" / "mutants" / "flowsep" / "flow.py.meta").read_text())
     assert meta["exit_code_by_key"] == EXIT_CODES
     assert meta["hash_by_function_name"] == HASHES
-    assert seeded == 4
+    assert sorted(seeded) == sorted(key for key, code in EXIT_CODES.items() if code is not None)
 
 
 def test_state_from_other_tests_keeps_only_the_killed(tmp_path):
@@ -55,7 +55,7 @@ def test_state_from_other_tests_keeps_only_the_killed(tmp_path):
     write_meta(tmp_path / "before", "flowsep/flow.py", EXIT_CODES)
     state_file = tmp_path / "state.json"
     mutation.save_state(tmp_path / "before", TESTS[:1], state_file)
-    assert mutation.seed_state(tmp_path / "after", TESTS, state_file) == 2
+    assert len(mutation.seed_state(tmp_path / "after", TESTS, state_file)) == 2
     meta = json.loads((tmp_path / "after" / "mutants" / "flowsep" / "flow.py.meta").read_text())
     kept = {key: code for key, code in meta["exit_code_by_key"].items() if code is not None}
     assert kept == {"flowsep.flow.x_sample_sigmas__mutmut_1": 1, "flowsep.flow.xǁFlowǁstep__mutmut_1": 152}
