@@ -398,9 +398,8 @@ def main(argv: list[str] | None = None) -> int:
             # mutmut exits non-zero only when it could not run the tests (collection, stats, clean run): the
             # statuses would be stale. HEAD's tests may need library code newer than the scratch copy's.
             mutmut(work, "run", "--max-children", str(args.max_children), *survivors)
-    elif (
-        seeded
-    ):  # one seeded mutant makes mutmut mutate the tree (resetting changed functions) and collect stats
+    elif seeded:
+        # one seeded mutant makes mutmut mutate the tree (resetting changed functions) and collect the stats
         mutmut(work, "run", "--max-children", "1", seeded[0])
         run_unchecked(work, args.max_children)
     else:

@@ -96,8 +96,7 @@ class Separator:
 
     def check(self, path: str | Path | None, settings: Settings):
         """Raise the library's one-line error for a missing, too large or unreadable file, an empty query or an
-        option out of range."""
-        settings = self.resolve(settings)
+        option out of range (``settings`` as :meth:`resolve` gives them)."""
         if path is None:
             raise AudioInputError("no mixture: upload or record one, or pick the example")
         check_query(settings.query, "query")
